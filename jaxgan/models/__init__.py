@@ -1,0 +1,14 @@
+"""One module per paper, each with a `build(config, data_info) -> (generator, discriminator)`."""
+
+from jaxgan.models import cgan, dcgan, gan
+
+# WGAN and WGAN-GP change the loss and the optimiser, not the networks: they use these models.
+ARCHITECTURES = {
+    "mlp": gan.build,
+    "conditional_mlp": cgan.build,
+    "dcgan": dcgan.build,
+}
+
+
+def build(config, info):
+  return ARCHITECTURES[config.architecture](config, info)

@@ -1,0 +1,5 @@
+import sys
+
+from jaxgan.cli import main
+
+sys.exit(main())

@@ -1,0 +1,150 @@
+"""jaxgan train | sample | evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import sys
+
+USAGE_ERROR = 2
+
+
+def _parser():
+  parser = argparse.ArgumentParser(prog="jaxgan", description=__doc__)
+  sub = parser.add_subparsers(dest="command", required=True)
+  train = sub.add_parser("train", help="train (resuming from the workdir's latest checkpoint)")
+  train.add_argument("--config", required=True, help="configs/NAME.py")
+  train.add_argument("--workdir", required=True)
+  train.add_argument("--no-tensorboard", action="store_true",
+                     help="write JSONL and console logs only, even where TensorFlow is installed")
+  sample = sub.add_parser("sample", help="write samples of the latest checkpoint to an .npz")
+  sample.add_argument("--workdir", required=True)
+  sample.add_argument("--num", type=int, required=True)
+  sample.add_argument("--out", required=True, help="FILE.npz")
+  sample.add_argument("--seed", type=int, default=0)
+  evaluate = sub.add_parser("evaluate", help="score the latest checkpoint; one JSON line")
+  evaluate.add_argument("--workdir", required=True)
+  evaluate.add_argument("--num-samples", type=int, default=0,
+                        help="samples to score (default: the config's eval.num_samples)")
+  return parser
+
+
+_OVERRIDE = re.compile(r"^--config\.([A-Za-z0-9_.]+)=(.*)$")
+
+
+def _split_overrides(parser, extra: list[str]) -> dict[str, str]:
+  overrides = {}
+  for arg in extra:
+    match = _OVERRIDE.match(arg)
+    if not match:
+      parser.error(f"unrecognized argument {arg!r} (config overrides look like "
+                   "--config.KEY=VALUE)")
+    overrides[match.group(1)] = match.group(2)
+  return overrides
+
+
+def _quiet_libraries():
+  logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+  try:
+    from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top
+    absl_logging.set_verbosity(absl_logging.WARNING)
+  except ImportError:
+    pass
+  for name in ("absl", "orbax", "jax._src.xla_bridge"):
+    logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _load_workdir(workdir: str):
+  """The config a workdir was trained with, its experiment and its latest train state."""
+  from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
+  from jaxgan.train.checkpoints import Checkpointer  # pylint: disable=g-import-not-at-top
+  from jaxgan.train.experiment import Experiment  # pylint: disable=g-import-not-at-top
+  import ml_collections  # pylint: disable=g-import-not-at-top
+
+  path = os.path.join(workdir, "config.json")
+  if not os.path.isfile(path):
+    raise JaxganError(f"{workdir} holds no training run (no config.json)")
+  try:
+    with open(path, encoding="utf-8") as f:
+      config = ml_collections.ConfigDict(json.load(f))
+  except (json.JSONDecodeError, OSError) as e:
+    raise JaxganError(f"{path} is not a readable config: {e}") from e
+  experiment = Experiment(config)
+  checkpointer = Checkpointer(workdir, config.keep_checkpoints)
+  step = checkpointer.latest_step()
+  if step is None:
+    raise JaxganError(f"{workdir} has no checkpoint yet")
+  state = checkpointer.restore(step, experiment.abstract_state)
+  checkpointer.close()
+  return config, experiment, state, step
+
+
+def _cmd_train(args, overrides):
+  from jaxgan.config import apply_overrides, load_config_file  # pylint: disable=g-import-not-at-top
+  from jaxgan.train.loop import train_and_evaluate  # pylint: disable=g-import-not-at-top
+  config = apply_overrides(load_config_file(args.config), overrides)
+  train_and_evaluate(config, args.workdir, tensorboard=not args.no_tensorboard)
+  print(f"training finished: {config.steps} steps in {args.workdir}", file=sys.stderr)
+
+
+def _cmd_sample(args):
+  import jax  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from jaxgan import visualize  # pylint: disable=g-import-not-at-top
+  from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
+  if args.num < 1:
+    raise JaxganError(f"--num must be >= 1, got {args.num}")
+  if not args.out.endswith(".npz"):
+    raise JaxganError(f"--out must name an .npz file, got {args.out}")
+  _, experiment, state, _ = _load_workdir(args.workdir)
+  z, labels = experiment.latents(jax.random.PRNGKey(args.seed), args.num)
+  samples = experiment.generate(state, z, labels)
+  out = {"samples": (samples.astype(np.float32) if experiment.info.kind == "points"
+                     else visualize.to_uint8(samples))}
+  if labels is not None:
+    out["labels"] = labels.astype(np.int32)
+  os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+  np.savez(args.out, **out)
+  print(f"wrote {args.num} samples to {args.out}", file=sys.stderr)
+
+
+def _cmd_evaluate(args):
+  from jaxgan.train import evaluation  # pylint: disable=g-import-not-at-top
+  _, experiment, state, step = _load_workdir(args.workdir)
+  scores = {"step": step, **evaluation.evaluate(experiment, state, args.num_samples or None)}
+  line = json.dumps(scores)
+  with open(os.path.join(args.workdir, "evaluation.json"), "w", encoding="utf-8") as f:
+    f.write(line + "\n")
+  print(line)
+
+
+def main(argv=None):
+  parser = _parser()
+  args, extra = parser.parse_known_args(argv)
+  overrides = _split_overrides(parser, extra) if args.command == "train" else {}
+  if extra and args.command != "train":
+    parser.error(f"unrecognized arguments: {' '.join(extra)}")
+  _quiet_libraries()
+  from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
+  from jaxgan.train.loop import Interrupted  # pylint: disable=g-import-not-at-top
+  try:
+    if args.command == "train":
+      _cmd_train(args, overrides)
+    elif args.command == "sample":
+      _cmd_sample(args)
+    else:
+      _cmd_evaluate(args)
+  except JaxganError as e:
+    print(f"jaxgan: error: {e}", file=sys.stderr)
+    return 1
+  except Interrupted as e:
+    print(f"jaxgan: {e}", file=sys.stderr)
+    return 128 + e.signum
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,168 @@
+"""Experiment configs: the shared defaults, loading a config file, overrides and validation.
+
+A config file in configs/ defines get_config() -> ConfigDict, usually starting from
+`base_config()`. Every knob lives in the config; command-line overrides may only change keys
+that exist, with values of the same type.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import importlib.util
+import os
+
+import ml_collections
+
+from jaxgan.errors import JaxganError
+
+LOSSES = ("minimax", "non_saturating", "wasserstein", "hinge", "least_squares")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+
+
+def optimizer_config(name="adam", lr=2e-4, b1=0.5, b2=0.999, eps=1e-8, decay=0.9, momentum=0.0,
+                     lr_decay="constant"):
+  return ml_collections.ConfigDict(dict(name=name, lr=lr, b1=b1, b2=b2, eps=eps, decay=decay,
+                                        momentum=momentum, lr_decay=lr_decay))
+
+
+def base_config() -> ml_collections.ConfigDict:
+  """Defaults every experiment shares; a config file overrides what its paper needs."""
+  c = ml_collections.ConfigDict()
+  c.paper = ""  # which paper the experiment reproduces (for logs and docs)
+  c.architecture = ""  # a key of jaxgan.models.ARCHITECTURES
+  c.seed = 0
+  c.steps = 1000  # generator updates
+  c.batch_size = 64  # global, over all devices and processes
+  c.grad_accum_steps = 1  # micro-batches per update (batch_size must divide evenly)
+  c.n_critic = 1  # discriminator updates per generator update, each on its own real batch
+  c.latent_dim = 100
+  c.conditional = False  # feed the data set's labels to G and D (CGAN)
+  c.compute_dtype = "float32"  # or 'bfloat16': params and optimiser state stay float32
+
+  c.loss = "non_saturating"
+  c.gradient_penalty = 0.0  # WGAN-GP's lambda
+  c.r1_gamma = 0.0
+  c.drift = 0.0  # ProGAN's epsilon_drift
+  c.clip_value = 0.0  # WGAN's weight clipping c
+
+  c.optimizer = ml_collections.ConfigDict()
+  c.optimizer.g = optimizer_config()
+  c.optimizer.d = optimizer_config()
+  c.ema = ml_collections.ConfigDict(dict(decay=0.0, start=0))
+
+  c.generator = ml_collections.ConfigDict()
+  c.discriminator = ml_collections.ConfigDict()
+
+  c.data = ml_collections.ConfigDict(dict(
+      name="digits", path="", image_size=32, channels=1,
+      fit="center_crop",  # non-square images: 'center_crop' or 'resize'
+      data_dir="", train_split="train", test_split="test"))
+
+  c.checkpoint_every = 1000
+  c.keep_checkpoints = 3
+  c.sample_every = 1000
+  c.eval_every = 0  # 0: evaluate only at the end
+  c.log_every = 100
+  c.eval = ml_collections.ConfigDict(dict(num_samples=2500, batch_size=500))
+  c.sample_grid = 8  # the fixed-noise PNG grid is sample_grid x sample_grid
+  return c
+
+
+def load_config_file(path: str) -> ml_collections.ConfigDict:
+  if not os.path.isfile(path):
+    raise JaxganError(f"config file not found: {path}")
+  spec = importlib.util.spec_from_file_location("jaxgan_config_" + os.path.basename(path)[:-3],
+                                                path)
+  module = importlib.util.module_from_spec(spec)
+  try:
+    spec.loader.exec_module(module)
+  except Exception as e:  # a broken config file is bad input, not a crash
+    raise JaxganError(f"config file {path} failed to load: {type(e).__name__}: {e}") from e
+  if not hasattr(module, "get_config"):
+    raise JaxganError(f"config file {path} defines no get_config()")
+  config = module.get_config()
+  config.lock()  # from here on, a misspelt key is an error, not a silent new field
+  return config
+
+
+def _flat_keys(config, prefix=""):
+  for key, value in config.items():
+    if isinstance(value, ml_collections.ConfigDict):
+      yield from _flat_keys(value, prefix + key + ".")
+    else:
+      yield prefix + key
+
+
+def _parse_value(key: str, text: str, current):
+  if isinstance(current, bool):
+    lowered = text.lower()
+    if lowered in ("true", "1", "yes"):
+      return True
+    if lowered in ("false", "0", "no"):
+      return False
+    raise JaxganError(f"config key {key} needs true or false, got {text!r}")
+  if isinstance(current, str):
+    return text
+  try:
+    value = ast.literal_eval(text)
+  except (ValueError, SyntaxError):
+    raise JaxganError(f"config key {key} needs a {type(current).__name__}, got {text!r}") from None
+  if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
+    value = float(value)
+  if isinstance(current, (list, tuple)) and isinstance(value, (list, tuple)):
+    return type(current)(value)
+  if type(value) is not type(current):
+    raise JaxganError(f"config key {key} needs a {type(current).__name__}, got {text!r}")
+  return value
+
+
+def apply_overrides(config, overrides: dict[str, str]):
+  """Sets dotted keys from strings, typed like the existing values; unknown keys are errors."""
+  known = list(_flat_keys(config))
+  for key, text in overrides.items():
+    if key not in known:
+      close = difflib.get_close_matches(key, known, n=1)
+      hint = f" (did you mean {close[0]}?)" if close else ""
+      raise JaxganError(f"unknown config key {key}{hint}")
+    *parents, leaf = key.split(".")
+    node = config
+    for p in parents:
+      node = node[p]
+    with node.unlocked():
+      node[leaf] = _parse_value(key, text, node[leaf])
+  return config
+
+
+def validate(config, num_devices: int, num_processes: int = 1):
+  """Fails early, with one line, on values the engine cannot run."""
+  def need(ok, message):
+    if not ok:
+      raise JaxganError(message)
+
+  from jaxgan.models import ARCHITECTURES  # pylint: disable=g-import-not-at-top
+  need(config.architecture in ARCHITECTURES,
+       f"unknown architecture {config.architecture!r}; expected one of {sorted(ARCHITECTURES)}")
+  need(config.loss in LOSSES, f"unknown loss {config.loss!r}; expected one of {LOSSES}")
+  for side in ("g", "d"):
+    opt = config.optimizer[side]
+    need(opt.name in OPTIMIZERS,
+         f"unknown optimizer.{side}.name {opt.name!r}; expected one of {OPTIMIZERS}")
+    need(opt.lr_decay in ("constant", "linear"),
+         f"optimizer.{side}.lr_decay must be 'constant' or 'linear', got {opt.lr_decay!r}")
+    need(opt.lr >= 0, f"optimizer.{side}.lr must be >= 0, got {opt.lr}")
+  for key in ("steps", "batch_size", "grad_accum_steps", "n_critic", "latent_dim",
+              "checkpoint_every", "log_every", "keep_checkpoints"):
+    need(config[key] >= 1, f"{key} must be >= 1, got {config[key]}")
+  for key in ("sample_every", "eval_every"):
+    need(config[key] >= 0, f"{key} must be >= 0, got {config[key]}")
+  need(config.compute_dtype in ("float32", "bfloat16"),
+       f"compute_dtype must be float32 or bfloat16, got {config.compute_dtype!r}")
+  need(config.data.fit in ("center_crop", "resize"),
+       f"data.fit must be 'center_crop' or 'resize', got {config.data.fit!r}")
+  need(0.0 <= config.ema.decay < 1.0, f"ema.decay must be in [0, 1), got {config.ema.decay}")
+  b, k = config.batch_size, config.grad_accum_steps
+  need(b % k == 0, f"batch_size {b} is not divisible by grad_accum_steps {k}")
+  need((b // k) % num_devices == 0,
+       f"batch_size {b} (micro-batch {b // k}) is not divisible by the {num_devices} devices")
+  need(b % num_processes == 0, f"batch_size {b} is not divisible by the {num_processes} processes")

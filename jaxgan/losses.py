@@ -1,0 +1,103 @@
+"""Adversarial losses and regularisers as pure functions of logits, images and parameters.
+
+Each adversarial loss is a pair: the discriminator's loss of (real_logits, fake_logits) and the
+generator's loss of fake_logits, both averaged over the batch. Names follow the papers.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+
+class AdversarialLoss(NamedTuple):
+  discriminator: Callable[[jax.Array, jax.Array], jax.Array]
+  generator: Callable[[jax.Array], jax.Array]
+
+
+def _mean(x):
+  return jnp.mean(x.astype(jnp.float32))
+
+
+# Goodfellow et al. 2014: D maximises log D(x) + log(1 - D(G(z))), with D = sigmoid(logit).
+def minimax_d(real_logits, fake_logits):
+  return _mean(jax.nn.softplus(-real_logits)) + _mean(jax.nn.softplus(fake_logits))
+
+
+def minimax_g(fake_logits):
+  """G minimises log(1 - D(G(z))) = -softplus(logit): saturates when D wins early."""
+  return -_mean(jax.nn.softplus(fake_logits))
+
+
+def non_saturating_g(fake_logits):
+  """G maximises log D(G(z)) instead, the paper's recommended practice."""
+  return _mean(jax.nn.softplus(-fake_logits))
+
+
+# Arjovsky et al. 2017: the critic estimates W(P_r, P_g) as E[f(x)] - E[f(G(z))].
+def wasserstein_d(real_logits, fake_logits):
+  return _mean(fake_logits) - _mean(real_logits)
+
+
+def wasserstein_g(fake_logits):
+  return -_mean(fake_logits)
+
+
+# Lim & Ye 2017 / Miyato et al. 2018 (SAGAN, BigGAN).
+def hinge_d(real_logits, fake_logits):
+  return _mean(jax.nn.relu(1.0 - real_logits)) + _mean(jax.nn.relu(1.0 + fake_logits))
+
+
+hinge_g = wasserstein_g
+
+
+# Mao et al. 2017 (LSGAN, used by CycleGAN) with targets a=0 (fake), b=c=1 (real).
+def least_squares_d(real_logits, fake_logits):
+  return 0.5 * _mean(jnp.square(real_logits - 1.0)) + 0.5 * _mean(jnp.square(fake_logits))
+
+
+def least_squares_g(fake_logits):
+  return 0.5 * _mean(jnp.square(fake_logits - 1.0))
+
+
+ADVERSARIAL_LOSSES = {
+    "minimax": AdversarialLoss(minimax_d, minimax_g),
+    "non_saturating": AdversarialLoss(minimax_d, non_saturating_g),
+    "wasserstein": AdversarialLoss(wasserstein_d, wasserstein_g),
+    "hinge": AdversarialLoss(hinge_d, hinge_g),
+    "least_squares": AdversarialLoss(least_squares_d, least_squares_g),
+}
+
+
+def _per_example_grad_norm_sq(d_fn, x):
+  """|grad_x D(x)|^2 per example, for a D that maps a batch to per-example logits."""
+  grads = jax.grad(lambda inputs: jnp.sum(d_fn(inputs)))(x)
+  return jnp.sum(jnp.square(grads.reshape(grads.shape[0], -1)), axis=-1)
+
+
+def gradient_penalty(d_fn, real, fake, key):
+  """WGAN-GP (Gulrajani et al. 2017): E[(|grad D(x_hat)| - 1)^2] on random interpolates.
+
+  d_fn must treat examples independently (no batch norm), as the paper requires of the critic.
+  """
+  eps = jax.random.uniform(key, (real.shape[0],) + (1,) * (real.ndim - 1), real.dtype)
+  interpolates = eps * real + (1.0 - eps) * fake
+  norms = jnp.sqrt(_per_example_grad_norm_sq(d_fn, interpolates) + 1e-12)
+  return _mean(jnp.square(norms - 1.0))
+
+
+def r1_penalty(d_fn, real):
+  """R1 (Mescheder et al. 2018): E[|grad D(x)|^2] on real data; callers weight it by gamma/2."""
+  return _mean(_per_example_grad_norm_sq(d_fn, real))
+
+
+def clip_weights(params, clip_value: float):
+  """WGAN's weight clipping: every critic parameter into [-c, c] after each update."""
+  return jax.tree_util.tree_map(lambda p: jnp.clip(p, -clip_value, clip_value), params)
+
+
+def drift_penalty(real_logits):
+  """ProGAN's drift term E[D(x)^2], keeping the critic's output near zero."""
+  return _mean(jnp.square(real_logits))

@@ -1,0 +1,214 @@
+"""The adversarial train step, composed from shared pieces.
+
+GAN, CGAN, DCGAN, WGAN and WGAN-GP differ only in networks, loss, regularisers and optimisers,
+so they share this step: n_critic discriminator updates (each on its own real batch), then one
+generator update, then the EMA of G. Gradient accumulation splits each update's batch into
+micro-batches inside the step (see `accumulate_grads`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxgan import losses
+from jaxgan.train.state import TrainState, ema_update, split_collections
+
+
+@dataclasses.dataclass(frozen=True)
+class Networks:
+  """A G/D pair with the functional conventions the steps rely on."""
+
+  generator: nn.Module
+  discriminator: nn.Module
+  latent_dim: int
+  num_classes: int  # 0: unconditional
+
+  def sample_latents(self, key, num: int):
+    z_key, y_key = jax.random.split(key)
+    z = jax.random.normal(z_key, (num, self.latent_dim), jnp.float32)
+    labels = (jax.random.randint(y_key, (num,), 0, self.num_classes, jnp.int32)
+              if self.num_classes else None)
+    return z, labels
+
+  def generate(self, params, g_state, z, labels, train: bool):
+    """G(z, y) -> (samples, G's updated collections); collections only change when training."""
+    variables = {"params": params, **g_state}
+    if train and g_state:
+      samples, updates = self.generator.apply(variables, z, labels, train=True,
+                                              mutable=list(g_state))
+      return samples, updates
+    return self.generator.apply(variables, z, labels, train=train), g_state
+
+  def discriminate(self, params, d_state, x, labels, key):
+    """D(x, y) in training mode -> (logits, D's updated collections)."""
+    variables = {"params": params, **d_state}
+    rngs = {"dropout": key}
+    if d_state:
+      return self.discriminator.apply(variables, x, labels, train=True, rngs=rngs,
+                                      mutable=list(d_state))
+    return self.discriminator.apply(variables, x, labels, train=True, rngs=rngs), d_state
+
+
+def init_state(config, nets: Networks, g_tx, d_tx, example_shape, key) -> TrainState:
+  """Initial train state; pure, so `jax.eval_shape` gives the abstract state for restoring."""
+  key, g_key, d_key, z_key = jax.random.split(key, 4)
+  z, labels = nets.sample_latents(z_key, 2)
+  g_params, g_state = split_collections(nets.generator.init(g_key, z, labels, train=True))
+  x = jnp.zeros((2,) + tuple(example_shape), jnp.float32)
+  d_params, d_state = split_collections(
+      nets.discriminator.init({"params": d_key, "dropout": d_key}, x, labels, train=True))
+  return TrainState(
+      step=jnp.zeros((), jnp.int32),
+      g_params=g_params, d_params=d_params, g_state=g_state, d_state=d_state,
+      g_opt_state=g_tx.init(g_params), d_opt_state=d_tx.init(d_params),
+      ema_params=g_params if config.ema.decay > 0 else None,
+      rng=key)
+
+
+def accumulate_grads(loss_fn: Callable, params, aux_state, micro_inputs, num_micro: int):
+  """Mean gradient of `loss_fn` over micro-batches, scanned so memory is one micro-batch's.
+
+  loss_fn(params, aux_state, inputs) -> (loss, (aux_state, metrics)); the non-trainable state
+  (batch-norm running averages) is threaded from one micro-batch to the next, so each
+  micro-batch normalises with its own batch statistics, as k smaller steps would.
+  With num_micro == 1 this is a plain value_and_grad.
+  """
+  grad_fn = jax.grad(loss_fn, has_aux=True)
+  if num_micro == 1:
+    return grad_fn(params, aux_state, micro_inputs)
+
+  def body(carry, inputs):
+    grad_sum, aux = carry
+    grads, (aux, metrics) = grad_fn(params, aux, inputs)
+    return (jax.tree_util.tree_map(jnp.add, grad_sum, grads), aux), metrics
+
+  zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+  (grad_sum, aux_state), metrics = jax.lax.scan(body, (zeros, aux_state), micro_inputs)
+  mean = lambda t: jax.tree_util.tree_map(lambda x: x / num_micro, t)
+  return mean(grad_sum), (aux_state, jax.tree_util.tree_map(jnp.mean, metrics))
+
+
+def split_micro(tree, num_micro: int):
+  """[B, ...] leaves -> [k, B/k, ...], taking every k-th example so each device keeps its share."""
+  if num_micro == 1:
+    return tree
+  def split(x):
+    x = x.reshape((x.shape[0] // num_micro, num_micro) + x.shape[1:])
+    return jnp.swapaxes(x, 0, 1)
+  return jax.tree_util.tree_map(split, tree)
+
+
+def make_train_step(config, nets: Networks, g_tx, d_tx, constrain: Callable[[Any], Any]):
+  """Builds step(state, batch) -> (state, metrics) for the adversarial papers.
+
+  batch leaves are [n_critic, batch_size, ...]: one real batch per critic update.
+  constrain(x) pins a [batch, ...] array to the mesh's data axis.
+  """
+  adversarial = losses.ADVERSARIAL_LOSSES[config.loss]
+  num_micro = config.grad_accum_steps
+  batch_size = config.batch_size
+  micro_size = batch_size // num_micro
+
+  def d_loss_fn(d_params, d_state, inputs, g_params, g_state):
+    real, real_labels, key = inputs
+    z_key, real_key, fake_key, gp_key = jax.random.split(key, 4)
+    z, fake_labels = nets.sample_latents(z_key, real.shape[0])
+    z = constrain(z)
+    fake, _ = nets.generate(g_params, g_state, z, fake_labels, train=True)
+    fake = jax.lax.stop_gradient(fake)
+    real_logits, d_state = nets.discriminate(d_params, d_state, real, real_labels, real_key)
+    fake_logits, d_state = nets.discriminate(d_params, d_state, fake, fake_labels, fake_key)
+    d_loss = adversarial.discriminator(real_logits, fake_logits)
+    total = d_loss
+    metrics = {"d_loss": d_loss,
+               "d_real": jnp.mean(real_logits), "d_fake": jnp.mean(fake_logits),
+               # The critic's estimate of the Wasserstein distance (meaningful for WGAN critics).
+               "wasserstein": jnp.mean(real_logits) - jnp.mean(fake_logits)}
+    if config.gradient_penalty > 0 or config.r1_gamma > 0:
+      # Penalties differentiate D alone; its batch statistics are not updated by them.
+      d_fn = lambda x, y: nets.discriminate(d_params, d_state, x, y, gp_key)[0]
+      if config.gradient_penalty > 0:
+        gp = losses.gradient_penalty(lambda x: d_fn(x, real_labels), real, fake, gp_key)
+        total = total + config.gradient_penalty * gp
+        metrics["gradient_penalty"] = gp
+      if config.r1_gamma > 0:
+        r1 = losses.r1_penalty(lambda x: d_fn(x, real_labels), real)
+        total = total + 0.5 * config.r1_gamma * r1
+        metrics["r1"] = r1
+    if config.drift > 0:
+      total = total + config.drift * losses.drift_penalty(real_logits)
+    return total, (d_state, metrics)
+
+  def g_loss_fn(g_params, g_state, key, d_params, d_state):
+    z_key, d_key = jax.random.split(key)
+    z, labels = nets.sample_latents(z_key, micro_size)
+    z = constrain(z)
+    fake, g_state = nets.generate(g_params, g_state, z, labels, train=True)
+    fake_logits, _ = nets.discriminate(d_params, d_state, fake, labels, d_key)
+    g_loss = adversarial.generator(fake_logits)
+    return g_loss, (g_state, {"g_loss": g_loss})
+
+  def d_update(carry, inputs):
+    d_params, d_state, d_opt_state, g_params, g_state = carry
+    real, real_labels, key = inputs
+    micro_keys = jax.random.split(key, num_micro)
+    micro_inputs = ((real, real_labels, micro_keys[0]) if num_micro == 1 else
+                    (*split_micro((real, real_labels), num_micro), micro_keys))
+    loss_fn = functools.partial(d_loss_fn, g_params=g_params, g_state=g_state)
+    grads, (d_state, metrics) = accumulate_grads(loss_fn, d_params, d_state, micro_inputs,
+                                                  num_micro)
+    updates, d_opt_state = d_tx.update(grads, d_opt_state, d_params)
+    d_params = optax.apply_updates(d_params, updates)
+    if config.clip_value > 0:
+      d_params = losses.clip_weights(d_params, config.clip_value)
+    return (d_params, d_state, d_opt_state, g_params, g_state), metrics
+
+  def step(state: TrainState, batch):
+    rng, d_key, g_key = jax.random.split(state.rng, 3)
+    real = batch["x"] if "x" in batch else batch["image"]
+    n_critic = real.shape[0]
+    real_labels = batch.get("label") if nets.num_classes else None
+    d_keys = jax.random.split(d_key, n_critic)
+    carry = (state.d_params, state.d_state, state.d_opt_state, state.g_params, state.g_state)
+    (d_params, d_state, d_opt_state, _, _), d_metrics = jax.lax.scan(
+        d_update, carry, (real, real_labels, d_keys))
+
+    g_keys = jax.random.split(g_key, num_micro)
+    loss_fn = functools.partial(g_loss_fn, d_params=d_params, d_state=d_state)
+    grads, (g_state, g_metrics) = accumulate_grads(
+        loss_fn, state.g_params, state.g_state, g_keys[0] if num_micro == 1 else g_keys,
+        num_micro)
+    updates, g_opt_state = g_tx.update(grads, state.g_opt_state, state.g_params)
+    g_params = optax.apply_updates(state.g_params, updates)
+
+    ema_params = state.ema_params
+    if ema_params is not None:
+      # Before ema.start the average just follows G (BigGAN starts its EMA late).
+      decay = jnp.where(state.step >= config.ema.start, config.ema.decay, 0.0)
+      ema_params = ema_update(ema_params, g_params, decay)
+
+    metrics = {**jax.tree_util.tree_map(jnp.mean, d_metrics), **g_metrics}
+    new_state = state.replace(step=state.step + 1, g_params=g_params, d_params=d_params,
+                              g_state=g_state, d_state=d_state, g_opt_state=g_opt_state,
+                              d_opt_state=d_opt_state, ema_params=ema_params, rng=rng)
+    return new_state, metrics
+
+  return step
+
+
+def make_sampler(nets: Networks):
+  """sample(state, z, labels) -> images with G in inference mode (the EMA weights if kept)."""
+
+  def sample(state: TrainState, z, labels):
+    params = state.ema_params if state.ema_params is not None else state.g_params
+    samples, _ = nets.generate(params, state.g_state, z, labels, train=False)
+    return samples
+
+  return sample

@@ -1,0 +1,171 @@
+"""The one training loop: train_and_evaluate(config, workdir), for every paper."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import time
+
+import jax
+import numpy as np
+import tqdm
+
+from jaxgan import visualize
+from jaxgan.errors import JaxganError
+from jaxgan.train import evaluation
+from jaxgan.train.checkpoints import Checkpointer
+from jaxgan.train.experiment import Experiment
+from jaxgan.train.writers import make_writer
+
+log = logging.getLogger("jaxgan")
+SAMPLE_KEY = 19  # fixed noise for the sample grids, so grids are comparable over training
+
+
+class Interrupted(Exception):
+  """Raised after SIGINT/SIGTERM once the checkpoint is safely written."""
+
+  def __init__(self, signum: int, step: int):
+    super().__init__(f"stopped by {signal.Signals(signum).name} at step {step}; "
+                     "checkpoint saved, run the same command to resume")
+    self.signum = signum
+
+
+class NonFiniteLoss(JaxganError):
+  pass
+
+
+def _check_config_file(workdir: str, config):
+  """Keeps the config a workdir was started with; later runs may change anything that does
+  not change the state's shapes (that is checked against the checkpoint itself)."""
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    os.makedirs(workdir, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+      f.write(config.to_json_best_effort(indent=2))
+
+
+def _first_nonfinite(pending: list[tuple[int, dict]]):
+  for step, metrics in pending:
+    values = jax.device_get(metrics)
+    bad = [k for k, v in values.items() if not np.all(np.isfinite(v))]
+    if bad:
+      return step, bad
+  return None
+
+
+def sample_grid(experiment: Experiment, state) -> np.ndarray:
+  """The fixed-noise picture: an image grid, or a scatter of points over the true modes."""
+  config, info = experiment.config, experiment.info
+  if info.kind == "points":
+    from jaxgan.data.embedded import POINT_MIXTURES  # pylint: disable=g-import-not-at-top
+    z, _ = experiment.latents(jax.random.PRNGKey(SAMPLE_KEY), 2500)
+    points = experiment.generate(state, z)
+    return visualize.scatter_image(points, POINT_MIXTURES[info.name].modes)
+  n = config.sample_grid
+  z, labels = experiment.latents(jax.random.PRNGKey(SAMPLE_KEY), n * n)
+  images = experiment.generate(state, z, labels)
+  return visualize.image_grid(visualize.to_uint8(images), columns=n)
+
+
+def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True):
+  """Trains config.steps generator updates in workdir, resuming from its latest checkpoint.
+
+  Returns the final train state. Raises JaxganError for bad input, NonFiniteLoss when a loss
+  stops being finite (the last good checkpoint is left as it was), Interrupted on a signal.
+  """
+  experiment = Experiment(config)  # validates the config and the data before touching workdir
+  checkpointer = Checkpointer(workdir, config.keep_checkpoints)
+  iterator = experiment.train_iterator()
+  latest = checkpointer.latest_step()
+  if latest is not None:
+    state = checkpointer.restore(latest, experiment.abstract_state, iterator)
+    log.info("resumed from step %d in %s", latest, workdir)
+  else:
+    state = experiment.init_state()
+  _check_config_file(workdir, config)
+  start = int(state.step)
+  writer = make_writer(workdir, tensorboard=tensorboard)
+  do_eval = evaluation.has_evaluator(experiment.info)
+
+  stop_signal = []
+  previous = {}
+  def on_signal(signum, frame):
+    del frame
+    stop_signal.append(signum)
+  for sig in (signal.SIGINT, signal.SIGTERM):
+    try:
+      previous[sig] = signal.signal(sig, on_signal)
+    except ValueError:  # not the main thread: leave signals alone
+      pass
+
+  pending: list[tuple[int, dict]] = []
+  last_good_step = latest
+
+  def check_finite():
+    bad = _first_nonfinite(pending)
+    pending.clear()
+    if bad:
+      step, names = bad
+      kept = (f"the last good checkpoint (step {last_good_step}) is intact"
+              if last_good_step is not None else "no checkpoint was written")
+      raise NonFiniteLoss(f"non-finite {', '.join(names)} at step {step}; stopping ({kept})")
+
+  def save(step):
+    nonlocal last_good_step
+    check_finite()
+    if last_good_step != step:
+      checkpointer.save(step, state, iterator)
+      last_good_step = step
+
+  def periodic(step, every):
+    return every > 0 and step % every == 0
+
+  bar = tqdm.tqdm(total=config.steps, initial=start, unit="step", dynamic_ncols=True,
+                  mininterval=2.0, disable=None)
+  window_start, window_steps = time.time(), 0
+  try:
+    for step in range(start + 1, config.steps + 1):
+      batch = experiment.place_batch([next(iterator) for _ in range(config.n_critic)])
+      state, metrics = experiment.train_step(state, batch)
+      pending.append((step, metrics))
+      window_steps += 1
+      bar.update(1)
+      if step % config.log_every == 0 or step == config.steps:
+        check_finite()
+        values = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        elapsed = time.time() - window_start
+        values["steps_per_sec"] = window_steps / max(elapsed, 1e-9)
+        values["eta_seconds"] = (config.steps - step) / max(values["steps_per_sec"], 1e-9)
+        writer.write_scalars(step, values)
+        bar.set_postfix({k: f"{values[k]:.3g}" for k in ("d_loss", "g_loss") if k in values})
+        window_start, window_steps = time.time(), 0
+      if periodic(step, config.sample_every) or step == config.steps:
+        check_finite()
+        grid = sample_grid(experiment, state)
+        visualize.save_png(grid, os.path.join(workdir, "samples", f"step_{step:07d}.png"))
+        writer.write_images(step, {"samples": grid[None]})
+      if do_eval and (periodic(step, config.eval_every) or step == config.steps):
+        check_finite()
+        scores = evaluation.evaluate(experiment, state)
+        writer.write_scalars(step, {f"eval/{k}": v for k, v in scores.items()})
+        _append_json(os.path.join(workdir, "eval.jsonl"), {"step": step, **scores})
+      if periodic(step, config.checkpoint_every) or step == config.steps:
+        save(step)
+      if stop_signal:
+        save(step)
+        raise Interrupted(stop_signal[0], step)
+    writer.flush()
+    return state
+  finally:
+    bar.close()
+    writer.close()
+    checkpointer.close()
+    for sig, handler in previous.items():
+      signal.signal(sig, handler)
+
+
+def _append_json(path: str, record: dict):
+  with open(path, "a", encoding="utf-8") as f:
+    f.write(json.dumps(record) + "\n")

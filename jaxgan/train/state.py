@@ -1,0 +1,59 @@
+"""The train state: one pytree holding everything that changes over training.
+
+A checkpoint of this pytree (plus the data iterator's position) resumes a run exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import optax
+
+
+@flax.struct.dataclass
+class TrainState:
+  step: jax.Array  # G updates done so far (int32)
+  g_params: Any
+  d_params: Any
+  g_state: Any  # G's non-trainable collections (batch_stats), {} when it has none
+  d_state: Any
+  g_opt_state: Any
+  d_opt_state: Any
+  ema_params: Any  # exponential moving average of g_params, or None when the config keeps none
+  rng: jax.Array  # raw uint32[2] key: split at every step, so a resumed run draws the same noise
+
+
+def make_optimizer(opt_config, total_steps: int) -> optax.GradientTransformation:
+  """Adam or RMSProp from an optimizer config section; lr_decay='linear' decays to 0."""
+  lr = opt_config.lr
+  if opt_config.lr_decay == "linear":
+    lr = optax.linear_schedule(opt_config.lr, 0.0, max(total_steps, 1))
+  elif opt_config.lr_decay != "constant":
+    raise ValueError(f"unknown lr_decay {opt_config.lr_decay!r}")
+  if opt_config.name == "adam":
+    return optax.adam(lr, b1=opt_config.b1, b2=opt_config.b2, eps=opt_config.eps)
+  if opt_config.name == "rmsprop":
+    # WGAN's RMSProp (Tieleman & Hinton): no momentum, no centring.
+    return optax.rmsprop(lr, decay=opt_config.decay, eps=opt_config.eps)
+  if opt_config.name == "sgd":
+    return optax.sgd(lr, momentum=opt_config.momentum or None)
+  raise ValueError(f"unknown optimizer {opt_config.name!r}")
+
+
+def ema_update(ema_params, params, decay):
+  """In-place-free EMA of parameters (optax.ema averages updates, not parameters)."""
+  return jax.tree_util.tree_map(lambda e, p: decay * e + (1.0 - decay) * p, ema_params, params)
+
+
+def split_collections(variables):
+  """flax variables -> (params, the other collections) ."""
+  variables = dict(variables)
+  params = variables.pop("params")
+  return params, variables
+
+
+def count_params(tree) -> int:
+  return int(sum(jnp.size(x) for x in jax.tree_util.tree_leaves(tree)))
