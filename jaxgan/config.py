@@ -11,6 +11,7 @@ import ast
 import difflib
 import importlib.util
 import os
+import sys
 
 import ml_collections
 
@@ -75,10 +76,19 @@ def load_config_file(path: str) -> ml_collections.ConfigDict:
   spec = importlib.util.spec_from_file_location("jaxgan_config_" + os.path.basename(path)[:-3],
                                                 path)
   module = importlib.util.module_from_spec(spec)
+  # Configs build on each other (`from configs import dcgan_digits`): make their package root
+  # importable wherever jaxgan is run from.
+  root = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+  added = root not in sys.path
+  if added:
+    sys.path.insert(0, root)
   try:
     spec.loader.exec_module(module)
   except Exception as e:  # a broken config file is bad input, not a crash
     raise JaxganError(f"config file {path} failed to load: {type(e).__name__}: {e}") from e
+  finally:
+    if added:
+      sys.path.remove(root)
   if not hasattr(module, "get_config"):
     raise JaxganError(f"config file {path} defines no get_config()")
   config = module.get_config()

@@ -4,7 +4,9 @@ Inception-v3 is meaningless on 8x8 digits, so the digits metrics use this networ
 trained once, deterministically (fixed seed, fixed number of epochs, plain float32 on one device),
 on the 'train' split, and its parameters are cached under $JAXGAN_CACHE (default ~/.cache/jaxgan)
 in a file named by a hash of the training recipe: change the recipe and a new file is trained,
-keep it and every later use loads the file instead of training.
+keep it and every later use loads the file instead of training. Training is bit-for-bit
+reproducible on one platform (CPU here); other backends (GPU) may round differently, so to compare
+numbers across machines, copy the cache file rather than retraining.
 
 Every input (N, H, W, 1) or (N, H, W, 3) in [-1, 1] is turned gray (channel mean), clipped to
 [-1, 1] (what saving to uint8 would do) and resized to 32x32, so generators of any resolution are
@@ -17,6 +19,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import logging
 import os
 import pathlib
 
@@ -58,7 +61,12 @@ DEFAULT_RECIPE = ClassifierRecipe()
 
 
 class DigitsCNN(nn.Module):
-  """Three conv+ReLU+avg-pool stages (32->16->8->4), a dense feature layer, and the class logits."""
+  """Three conv+ReLU+avg-pool stages (32->16->8->4), a dense hidden layer, and the class logits.
+
+  Returns (logits, features). The features are the hidden layer's pre-activations: unlike the
+  post-ReLU values (where about half the units were dead on real digits) every dimension carries
+  information, which FD's covariance and KID's kernel need.
+  """
 
   widths: tuple[int, ...] = DEFAULT_RECIPE.widths
   feature_dim: int = DEFAULT_RECIPE.feature_dim
@@ -70,8 +78,8 @@ class DigitsCNN(nn.Module):
       x = nn.relu(nn.Conv(width, (3, 3))(x))
       x = nn.avg_pool(x, (2, 2), strides=(2, 2))
     x = x.reshape(x.shape[0], -1)
-    features = nn.relu(nn.Dense(self.feature_dim)(x))
-    return nn.Dense(self.num_classes)(features), features
+    features = nn.Dense(self.feature_dim)(x)
+    return nn.Dense(self.num_classes)(nn.relu(features)), features
 
 
 def preprocess(images: jax.Array) -> jax.Array:
@@ -140,6 +148,13 @@ def train_digits_classifier(recipe: ClassifierRecipe = DEFAULT_RECIPE):
   return jax.device_get(params)
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+  """Row-wise softmax in float64 (numpy: jax would compute it in float32)."""
+  logits = np.asarray(logits, np.float64)
+  exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
+  return exp / exp.sum(axis=-1, keepdims=True)
+
+
 def cache_dir() -> pathlib.Path:
   """$JAXGAN_CACHE, or ~/.cache/jaxgan when unset."""
   return pathlib.Path(os.environ.get("JAXGAN_CACHE") or "~/.cache/jaxgan").expanduser()
@@ -154,6 +169,11 @@ class DigitsClassifier:
 
   Batches are padded to one size so any number of images (10k or more) runs with one compiled
   function per input resolution and bounded memory.
+
+  Features are divided by one constant, the root-mean-square feature value on the real 'train'
+  digits, so they are of order 1 whatever the training run: KID's kernel (x.y/d + 1)^3 assumes
+  that scale, and FD and KID numbers stay readable. (A single scalar keeps FD a true Fréchet
+  distance, just in rescaled units.)
   """
 
   def __init__(self, params, recipe: ClassifierRecipe = DEFAULT_RECIPE, batch_size: int = 500):
@@ -162,8 +182,15 @@ class DigitsClassifier:
     self.batch_size = batch_size
     model = DigitsCNN(recipe.widths, recipe.feature_dim)
     self._apply = jax.jit(lambda params, x: model.apply({"params": params}, preprocess(x)))
+    _, train_features = self._logits_and_raw_features(digits_arrays("train")[0])
+    self.feature_scale = float(np.sqrt(np.mean(np.square(train_features, dtype=np.float64))))
 
-  def _run(self, images) -> tuple[np.ndarray, np.ndarray]:
+  def logits_and_features(self, images) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 10) logits and (N, feature_dim) features in one pass."""
+    logits, features = self._logits_and_raw_features(images)
+    return logits, features / np.float32(self.feature_scale)
+
+  def _logits_and_raw_features(self, images) -> tuple[np.ndarray, np.ndarray]:
     images = np.asarray(images, np.float32)
     if images.ndim != 4 or images.shape[-1] not in (1, 3) or images.shape[0] == 0:
       raise JaxganError(f"digits classifier wants images (N>0, H, W, 1 or 3), got {images.shape}")
@@ -181,15 +208,15 @@ class DigitsClassifier:
 
   def logits(self, images) -> np.ndarray:
     """(N, 10) class logits."""
-    return self._run(images)[0]
+    return self.logits_and_features(images)[0]
 
   def probs(self, images) -> np.ndarray:
     """(N, 10) class probabilities."""
-    return np.asarray(jax.nn.softmax(self.logits(images).astype(np.float64), axis=-1))
+    return softmax(self.logits(images))
 
   def features(self, images) -> np.ndarray:
-    """(N, feature_dim) penultimate-layer activations, the space FD and KID are measured in."""
-    return self._run(images)[1]
+    """(N, feature_dim) penultimate-layer pre-activations, rescaled: FD and KID's space."""
+    return self.logits_and_features(images)[1]
 
   def accuracy(self, images, labels) -> float:
     return float(np.mean(np.argmax(self.logits(images), axis=-1) == np.asarray(labels)))
@@ -211,14 +238,17 @@ def _load_cached(path: str, recipe: ClassifierRecipe) -> DigitsClassifier:
   if path.exists():
     try:
       return DigitsClassifier(serialization.from_bytes(template, path.read_bytes()), recipe)
-    except (ValueError, KeyError, TypeError):  # truncated or foreign file: train again
-      pass
+    except Exception:  # pylint: disable=broad-except  # a damaged cache file: train again
+      logging.warning("unreadable digits classifier cache %s; training again", path)
   params = train_digits_classifier(recipe)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  # Write then rename, so a concurrent reader never sees half a file.
-  tmp = path.with_suffix(f".tmp{os.getpid()}")
-  tmp.write_bytes(serialization.to_bytes(params))
-  os.replace(tmp, path)
+  try:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write then rename, so a concurrent reader never sees half a file.
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_bytes(serialization.to_bytes(params))
+    os.replace(tmp, path)
+  except OSError as error:  # a read-only cache costs a retraining next time, nothing more
+    logging.warning("could not cache the digits classifier at %s: %s", path, error)
   return DigitsClassifier(params, recipe)
 
 

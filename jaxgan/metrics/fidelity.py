@@ -77,7 +77,8 @@ def frechet_distance(feats_a, feats_b) -> float:
 
 def _polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
   """KID's kernel k(x, y) = (x.y / d + 1)^3."""
-  return (x @ y.T / x.shape[1] + 1.0) ** 3
+  base = x @ y.T / x.shape[1] + 1.0
+  return base * base * base  # much faster than ** 3 (a general pow) on large matrices
 
 
 def _unbiased_mmd2(x: np.ndarray, y: np.ndarray) -> float:

@@ -14,6 +14,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxgan.nn.basic import compute_dtype, norm_layer
+from jaxgan.nn.transposed_conv import FractionallyStridedConv
 
 _INIT = nn.initializers.normal(0.02)
 
@@ -43,11 +44,10 @@ class DCGANGenerator(nn.Module):
     h = nn.relu(norm_layer(self.norm, train, self.dtype)(h))
     for _ in range(blocks - 1):
       features //= 2
-      h = nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding="SAME", use_bias=False,
-                           kernel_init=_INIT, dtype=self.dtype)(h)
+      h = FractionallyStridedConv(features, use_bias=False, kernel_init=_INIT,
+                                  dtype=self.dtype)(h)
       h = nn.relu(norm_layer(self.norm, train, self.dtype)(h))
-    h = nn.ConvTranspose(self.channels, (4, 4), strides=(2, 2), padding="SAME",
-                         kernel_init=_INIT, dtype=self.dtype)(h)
+    h = FractionallyStridedConv(self.channels, kernel_init=_INIT, dtype=self.dtype)(h)
     return jnp.tanh(h).astype(jnp.float32)
 
 

@@ -34,7 +34,8 @@ def norm_layer(kind: str, train: bool, dtype, name: str | None = None):
     return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=dtype,
                         name=name)
   if kind == "layer":
-    return nn.LayerNorm(epsilon=1e-5, dtype=dtype, name=name)
+    # Over (H, W, C) of a feature map, as WGAN-GP's critic uses it; a gain per channel.
+    return nn.LayerNorm(epsilon=1e-5, reduction_axes=(-3, -2, -1), dtype=dtype, name=name)
   if kind == "none":
     return lambda x: x
   raise ValueError(f"unknown normalisation {kind!r}")

@@ -73,26 +73,31 @@ def init_state(config, nets: Networks, g_tx, d_tx, example_shape, key) -> TrainS
 
 
 def accumulate_grads(loss_fn: Callable, params, aux_state, micro_inputs, num_micro: int):
-  """Mean gradient of `loss_fn` over micro-batches, scanned so memory is one micro-batch's.
+  """Mean gradient of `loss_fn` over micro-batches (leaves of micro_inputs are [k, ...]).
 
   loss_fn(params, aux_state, inputs) -> (loss, (aux_state, metrics)); the non-trainable state
   (batch-norm running averages) is threaded from one micro-batch to the next, so each
   micro-batch normalises with its own batch statistics, as k smaller steps would.
-  With num_micro == 1 this is a plain value_and_grad.
+  With num_micro == 1 this is a plain gradient.
+
+  The micro-batch loop is unrolled in Python rather than a lax.scan: XLA's CPU backend runs
+  convolutions inside while loops an order of magnitude slower, and k is small and static.
   """
   grad_fn = jax.grad(loss_fn, has_aux=True)
   if num_micro == 1:
     return grad_fn(params, aux_state, micro_inputs)
+  grad_sum, all_metrics = None, []
+  for i in range(num_micro):
+    inputs = jax.tree_util.tree_map(lambda x, i=i: x[i], micro_inputs)
+    grads, (aux_state, metrics) = grad_fn(params, aux_state, inputs)
+    grad_sum = grads if grad_sum is None else jax.tree_util.tree_map(jnp.add, grad_sum, grads)
+    all_metrics.append(metrics)
+  mean_grads = jax.tree_util.tree_map(lambda g: g / num_micro, grad_sum)
+  return mean_grads, (aux_state, _mean_metrics(all_metrics))
 
-  def body(carry, inputs):
-    grad_sum, aux = carry
-    grads, (aux, metrics) = grad_fn(params, aux, inputs)
-    return (jax.tree_util.tree_map(jnp.add, grad_sum, grads), aux), metrics
 
-  zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
-  (grad_sum, aux_state), metrics = jax.lax.scan(body, (zeros, aux_state), micro_inputs)
-  mean = lambda t: jax.tree_util.tree_map(lambda x: x / num_micro, t)
-  return mean(grad_sum), (aux_state, jax.tree_util.tree_map(jnp.mean, metrics))
+def _mean_metrics(metrics_list):
+  return jax.tree_util.tree_map(lambda *xs: jnp.mean(jnp.stack(xs)), *metrics_list)
 
 
 def split_micro(tree, num_micro: int):
@@ -177,8 +182,12 @@ def make_train_step(config, nets: Networks, g_tx, d_tx, constrain: Callable[[Any
     real_labels = batch.get("label") if nets.num_classes else None
     d_keys = jax.random.split(d_key, n_critic)
     carry = (state.d_params, state.d_state, state.d_opt_state, state.g_params, state.g_state)
-    (d_params, d_state, d_opt_state, _, _), d_metrics = jax.lax.scan(
-        d_update, carry, (real, real_labels, d_keys))
+    d_metrics = []
+    for i in range(n_critic):  # unrolled, like the micro-batches (see accumulate_grads)
+      labels_i = None if real_labels is None else real_labels[i]
+      carry, metrics_i = d_update(carry, (real[i], labels_i, d_keys[i]))
+      d_metrics.append(metrics_i)
+    d_params, d_state, d_opt_state, _, _ = carry
 
     g_keys = jax.random.split(g_key, num_micro)
     loss_fn = functools.partial(g_loss_fn, d_params=d_params, d_state=d_state)
@@ -194,7 +203,7 @@ def make_train_step(config, nets: Networks, g_tx, d_tx, constrain: Callable[[Any
       decay = jnp.where(state.step >= config.ema.start, config.ema.decay, 0.0)
       ema_params = ema_update(ema_params, g_params, decay)
 
-    metrics = {**jax.tree_util.tree_map(jnp.mean, d_metrics), **g_metrics}
+    metrics = {**_mean_metrics(d_metrics), **g_metrics}
     new_state = state.replace(step=state.step + 1, g_params=g_params, d_params=d_params,
                               g_state=g_state, d_state=d_state, g_opt_state=g_opt_state,
                               d_opt_state=d_opt_state, ema_params=ema_params, rng=rng)

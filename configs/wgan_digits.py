@@ -1,0 +1,19 @@
+"""WGAN (Arjovsky et al. 2017) on the embedded digits: DCGAN networks, the critic trained
+n_critic=5 times per G step with weights clipped to [-0.01, 0.01], RMSProp at 5e-5, batch 64."""
+
+from configs import dcgan_digits
+from jaxgan.config import optimizer_config
+
+
+def get_config():
+  c = dcgan_digits.get_config()
+  c.paper = "wgan"
+  c.loss = "wasserstein"
+  c.clip_value = 0.01
+  c.n_critic = 5
+  c.optimizer.g = optimizer_config("rmsprop", lr=5e-5, decay=0.9, eps=1e-8)
+  c.optimizer.d = optimizer_config("rmsprop", lr=5e-5, decay=0.9, eps=1e-8)
+  c.steps = 3000
+  c.eval_every = 250
+  c.sample_every = 500
+  return c

@@ -1,0 +1,18 @@
+"""WGAN-GP (Gulrajani et al. 2017) on the embedded digits: DCGAN networks with layer norm in
+the critic (batch norm would break the per-example penalty), lambda=10, n_critic=5,
+Adam (1e-4, beta=(0.5, 0.9))."""
+
+from configs import dcgan_digits
+from jaxgan.config import optimizer_config
+
+
+def get_config():
+  c = dcgan_digits.get_config()
+  c.paper = "wgan_gp"
+  c.loss = "wasserstein"
+  c.gradient_penalty = 10.0
+  c.n_critic = 5
+  c.discriminator.norm = "layer"
+  c.optimizer.g = optimizer_config("adam", lr=1e-4, b1=0.5, b2=0.9)
+  c.optimizer.d = optimizer_config("adam", lr=1e-4, b1=0.5, b2=0.9)
+  return c
