@@ -91,30 +91,26 @@ def _cmd_train(args, overrides):
 
 
 def _cmd_sample(args):
-  import jax  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
-  from jaxgan import visualize  # pylint: disable=g-import-not-at-top
   from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
   if args.num < 1:
     raise JaxganError(f"--num must be >= 1, got {args.num}")
   if not args.out.endswith(".npz"):
     raise JaxganError(f"--out must name an .npz file, got {args.out}")
   _, experiment, state, _ = _load_workdir(args.workdir)
-  z, labels = experiment.latents(jax.random.PRNGKey(args.seed), args.num)
-  samples = experiment.generate(state, z, labels)
-  out = {"samples": (samples.astype(np.float32) if experiment.info.kind == "points"
-                     else visualize.to_uint8(samples))}
-  if labels is not None:
-    out["labels"] = labels.astype(np.int32)
+  out = experiment.trainer.sample_outputs(state, args.num, args.seed)
   os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
   np.savez(args.out, **out)
   print(f"wrote {args.num} samples to {args.out}", file=sys.stderr)
 
 
 def _cmd_evaluate(args):
-  from jaxgan.train import evaluation  # pylint: disable=g-import-not-at-top
   _, experiment, state, step = _load_workdir(args.workdir)
-  scores = {"step": step, **evaluation.evaluate(experiment, state, args.num_samples or None)}
+  if not experiment.trainer.can_evaluate():
+    from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
+    raise JaxganError(f"no metrics are defined for data set {experiment.info.name!r} yet "
+                      "(evaluation covers ring8, grid25 and digits)")
+  scores = {"step": step, **experiment.trainer.evaluate(state, args.num_samples or None)}
   line = json.dumps(scores)
   with open(os.path.join(args.workdir, "evaluation.json"), "w", encoding="utf-8") as f:
     f.write(line + "\n")

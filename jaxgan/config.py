@@ -31,6 +31,7 @@ def base_config() -> ml_collections.ConfigDict:
   """Defaults every experiment shares; a config file overrides what its paper needs."""
   c = ml_collections.ConfigDict()
   c.paper = ""  # which paper the experiment reproduces (for logs and docs)
+  c.trainer = "adversarial"  # a key of jaxgan.train.experiment.TRAINERS
   c.architecture = ""  # a key of jaxgan.models.ARCHITECTURES
   c.seed = 0
   c.steps = 1000  # generator updates

@@ -15,9 +15,11 @@ from typing import Any, Callable
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
-from jaxgan import losses
+from jaxgan import losses, visualize
+from jaxgan.train import evaluation
 from jaxgan.train.state import TrainState, ema_update, split_collections
 
 
@@ -221,3 +223,85 @@ def make_sampler(nets: Networks):
     return samples
 
   return sample
+
+
+SAMPLE_KEY = 19  # fixed noise for the sample grids, so grids are comparable over training
+EVAL_KEY = 20141  # fixed noise for evaluation, apart from training's and the grids'
+
+
+class AdversarialTrainer:
+  """GAN, CGAN, DCGAN, WGAN, WGAN-GP: one G and one D on (optionally labelled) examples.
+
+  A trainer holds what is particular to a family of papers: its state, its step, how it samples
+  and how it is scored. The loop, the mesh, data and checkpoints are the Experiment's.
+  """
+
+  def __init__(self, config, info):
+    from jaxgan import models  # pylint: disable=g-import-not-at-top
+    from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
+    from jaxgan.train.state import make_optimizer  # pylint: disable=g-import-not-at-top
+    if config.conditional and not info.num_classes:
+      raise JaxganError(f"conditional=True but data set {config.data.name!r} has no labels")
+    self.config, self.info = config, info
+    try:
+      generator, discriminator = models.build(config, info)
+    except ValueError as e:
+      raise JaxganError(f"cannot build {config.architecture} for {info.shape}: {e}") from e
+    self.nets = Networks(generator, discriminator, config.latent_dim,
+                         info.num_classes if config.conditional else 0)
+    self.g_tx = make_optimizer(config.optimizer.g, config.steps)
+    self.d_tx = make_optimizer(config.optimizer.d, config.steps * config.n_critic)
+    self.real_batches_per_step = config.n_critic
+    self._sample = jax.jit(make_sampler(self.nets))
+
+  def init_state(self, key):
+    return init_state(self.config, self.nets, self.g_tx, self.d_tx, self.info.shape, key)
+
+  def make_step(self, constrain):
+    return make_train_step(self.config, self.nets, self.g_tx, self.d_tx, constrain)
+
+  def latents(self, key, num: int, labels=None):
+    """Latents and labels for `num` samples; conditional labels cycle 0..K-1 unless given."""
+    z = jax.random.normal(key, (num, self.config.latent_dim))
+    if not self.nets.num_classes:
+      return z, None
+    if labels is None:
+      labels = np.arange(num, dtype=np.int32) % self.nets.num_classes
+    return z, np.asarray(labels, np.int32)
+
+  def generate(self, state, z, labels=None, batch_size: int = 500) -> np.ndarray:
+    """G (the EMA weights if kept) in inference mode on z, in batches, as float numpy."""
+    outs = []
+    for start in range(0, len(z), batch_size):
+      y = None if labels is None else labels[start:start + batch_size]
+      outs.append(np.asarray(self._sample(state, z[start:start + batch_size], y)))
+    return np.concatenate(outs)
+
+  def sample_outputs(self, state, num: int, seed: int) -> dict:
+    """What `jaxgan sample` writes: samples (uint8 images or float32 points), labels if any."""
+    z, labels = self.latents(jax.random.PRNGKey(seed), num)
+    samples = self.generate(state, z, labels)
+    out = {"samples": (samples.astype(np.float32) if self.info.kind == "points"
+                       else visualize.to_uint8(samples))}
+    if labels is not None:
+      out["labels"] = labels
+    return out
+
+  def sample_grid(self, state) -> np.ndarray:
+    """The fixed-noise picture: an image grid, or a scatter of points over the true modes."""
+    if self.info.kind == "points":
+      z, _ = self.latents(jax.random.PRNGKey(SAMPLE_KEY), 2500)
+      modes = evaluation.reference_modes(self.info)
+      return visualize.scatter_image(self.generate(state, z), modes)
+    n = self.config.sample_grid
+    z, labels = self.latents(jax.random.PRNGKey(SAMPLE_KEY), n * n)
+    return visualize.image_grid(visualize.to_uint8(self.generate(state, z, labels)), columns=n)
+
+  def can_evaluate(self) -> bool:
+    return evaluation.has_evaluator(self.info)
+
+  def evaluate(self, state, num_samples: int | None = None) -> dict:
+    num = num_samples or self.config.eval.num_samples
+    z, labels = self.latents(jax.random.PRNGKey(EVAL_KEY), num)
+    samples = self.generate(state, z, labels, self.config.eval.batch_size)
+    return evaluation.score_samples(self.info, samples, labels)

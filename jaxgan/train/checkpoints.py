@@ -29,7 +29,9 @@ class Checkpointer:
   def __init__(self, workdir: str, keep: int):
     self.directory = os.path.abspath(os.path.join(workdir, "checkpoints"))
     self.manager = ocp.CheckpointManager(
-        self.directory, options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=False))
+        self.directory, options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=False),
+        item_handlers={"state": ocp.StandardCheckpointHandler(),
+                       "data": grain.checkpoint.CheckpointHandler()})
 
   def latest_step(self):
     return self.manager.latest_step()

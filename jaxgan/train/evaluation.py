@@ -1,29 +1,28 @@
-"""The metrics a data set is judged by, computed on samples of the current generator."""
+"""How a data set's samples are scored: mode coverage for the 2-D mixtures, the digits
+classifier's metrics for digits."""
 
 from __future__ import annotations
 
-import jax
 import numpy as np
 
 from jaxgan.data.embedded import POINT_MIXTURES
 from jaxgan.errors import JaxganError
-
-EVAL_KEY = 20141  # a fixed key for evaluation noise, apart from training's
 
 
 def has_evaluator(info) -> bool:
   return info.name in POINT_MIXTURES or info.name == "digits"
 
 
-def evaluate(experiment, state, num_samples: int | None = None) -> dict:
-  """Generates num_samples (config.eval.num_samples) and scores them; returns floats."""
-  config, info = experiment.config, experiment.info
+def reference_modes(info):
+  mixture = POINT_MIXTURES.get(info.name)
+  return None if mixture is None else mixture.modes
+
+
+def score_samples(info, samples: np.ndarray, labels=None) -> dict:
+  """Metrics of generated samples (float, images in [-1, 1]); labels for conditional ones."""
   if not has_evaluator(info):
     raise JaxganError(f"no metrics are defined for data set {info.name!r} yet "
                       "(evaluation covers ring8, grid25 and digits)")
-  num = num_samples or config.eval.num_samples
-  z, labels = experiment.latents(jax.random.PRNGKey(EVAL_KEY), num)
-  samples = experiment.generate(state, z, labels, config.eval.batch_size)
   if not np.all(np.isfinite(samples)):
     return {"nonfinite_samples": float(np.mean(~np.isfinite(samples)))}
   if info.name in POINT_MIXTURES:

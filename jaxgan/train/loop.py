@@ -14,13 +14,11 @@ import tqdm
 
 from jaxgan import visualize
 from jaxgan.errors import JaxganError
-from jaxgan.train import evaluation
 from jaxgan.train.checkpoints import Checkpointer
 from jaxgan.train.experiment import Experiment
 from jaxgan.train.writers import make_writer
 
 log = logging.getLogger("jaxgan")
-SAMPLE_KEY = 19  # fixed noise for the sample grids, so grids are comparable over training
 
 
 class Interrupted(Exception):
@@ -55,20 +53,6 @@ def _first_nonfinite(pending: list[tuple[int, dict]]):
   return None
 
 
-def sample_grid(experiment: Experiment, state) -> np.ndarray:
-  """The fixed-noise picture: an image grid, or a scatter of points over the true modes."""
-  config, info = experiment.config, experiment.info
-  if info.kind == "points":
-    from jaxgan.data.embedded import POINT_MIXTURES  # pylint: disable=g-import-not-at-top
-    z, _ = experiment.latents(jax.random.PRNGKey(SAMPLE_KEY), 2500)
-    points = experiment.generate(state, z)
-    return visualize.scatter_image(points, POINT_MIXTURES[info.name].modes)
-  n = config.sample_grid
-  z, labels = experiment.latents(jax.random.PRNGKey(SAMPLE_KEY), n * n)
-  images = experiment.generate(state, z, labels)
-  return visualize.image_grid(visualize.to_uint8(images), columns=n)
-
-
 def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True):
   """Trains config.steps generator updates in workdir, resuming from its latest checkpoint.
 
@@ -87,7 +71,8 @@ def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True):
   _check_config_file(workdir, config)
   start = int(state.step)
   writer = make_writer(workdir, tensorboard=tensorboard)
-  do_eval = evaluation.has_evaluator(experiment.info)
+  trainer = experiment.trainer
+  do_eval = trainer.can_evaluate()
 
   stop_signal = []
   previous = {}
@@ -127,7 +112,7 @@ def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True):
   window_start, window_steps = time.time(), 0
   try:
     for step in range(start + 1, config.steps + 1):
-      batch = experiment.place_batch([next(iterator) for _ in range(config.n_critic)])
+      batch = experiment.next_batch(iterator)
       state, metrics = experiment.train_step(state, batch)
       pending.append((step, metrics))
       window_steps += 1
@@ -143,12 +128,12 @@ def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True):
         window_start, window_steps = time.time(), 0
       if periodic(step, config.sample_every) or step == config.steps:
         check_finite()
-        grid = sample_grid(experiment, state)
+        grid = trainer.sample_grid(state)
         visualize.save_png(grid, os.path.join(workdir, "samples", f"step_{step:07d}.png"))
         writer.write_images(step, {"samples": grid[None]})
       if do_eval and (periodic(step, config.eval_every) or step == config.steps):
         check_finite()
-        scores = evaluation.evaluate(experiment, state)
+        scores = trainer.evaluate(state)
         writer.write_scalars(step, {f"eval/{k}": v for k, v in scores.items()})
         _append_json(os.path.join(workdir, "eval.jsonl"), {"step": step, **scores})
       if periodic(step, config.checkpoint_every) or step == config.steps:
