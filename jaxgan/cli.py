@@ -47,6 +47,7 @@ def _split_overrides(parser, extra: list[str]) -> dict[str, str]:
 
 
 def _quiet_libraries():
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
   logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
   try:
     from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top

@@ -1,8 +1,8 @@
-"""Metric writers: a JSONL file always, TensorBoard through clu where TensorFlow is installed,
-else the console.
+"""Metric writers: a JSONL file and the console always, TensorBoard through clu where
+TensorFlow is installed.
 
 clu's writers import TensorFlow, which accelerator images and TF-free installs lack; the JSONL
-file and console writer below keep clu's writer interface so the loop does not care which it has.
+file and console writers below keep clu's writer interface so the loop does not care which it has.
 """
 
 from __future__ import annotations
@@ -99,12 +99,9 @@ def tensorflow_available() -> bool:
 
 
 def make_writer(workdir: str, tensorboard: bool = True, console=None):
-  """JSONL always; clu (TensorBoard + logging) if asked for and TensorFlow is there, else console."""
-  writers = [JsonlWriter(os.path.join(workdir, "metrics.jsonl"))]
+  """JSONL and console always; clu's TensorBoard writer too if asked for and TF is there."""
+  writers = [JsonlWriter(os.path.join(workdir, "metrics.jsonl")), ConsoleWriter(console)]
   if tensorboard and tensorflow_available():
     from clu import metric_writers  # pylint: disable=g-import-not-at-top
-    writers.append(metric_writers.create_default_writer(os.path.join(workdir, "tensorboard"),
-                                                        asynchronous=False))
-  else:
-    writers.append(ConsoleWriter(console))
+    writers.append(metric_writers.SummaryWriter(os.path.join(workdir, "tensorboard")))
   return MultiWriter(writers)
