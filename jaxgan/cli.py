@@ -25,10 +25,14 @@ def _parser():
   sample.add_argument("--num", type=int, required=True)
   sample.add_argument("--out", required=True, help="FILE.npz")
   sample.add_argument("--seed", type=int, default=0)
+  sample.add_argument("--truncation", type=float, default=None, metavar="T",
+                      help="BigGAN's truncation trick: resample latent values beyond +-T")
   evaluate = sub.add_parser("evaluate", help="score the latest checkpoint; one JSON line")
   evaluate.add_argument("--workdir", required=True)
   evaluate.add_argument("--num-samples", type=int, default=0,
                         help="samples to score (default: the config's eval.num_samples)")
+  evaluate.add_argument("--truncation", type=float, default=None, metavar="T",
+                        help="score samples drawn with the truncation trick at threshold T")
   return parser
 
 
@@ -98,20 +102,42 @@ def _cmd_sample(args):
     raise JaxganError(f"--num must be >= 1, got {args.num}")
   if not args.out.endswith(".npz"):
     raise JaxganError(f"--out must name an .npz file, got {args.out}")
+  _check_truncation(args.truncation)
   _, experiment, state, _ = _load_workdir(args.workdir)
-  out = experiment.trainer.sample_outputs(state, args.num, args.seed)
+  kwargs = _truncation_kwargs(experiment, args.truncation)
+  out = experiment.trainer.sample_outputs(state, args.num, args.seed, **kwargs)
   os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
   np.savez(args.out, **out)
   print(f"wrote {args.num} samples to {args.out}", file=sys.stderr)
 
 
+def _check_truncation(truncation):
+  from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
+  if truncation is not None and not truncation > 0:
+    raise JaxganError(f"--truncation must be > 0, got {truncation}")
+
+
+def _truncation_kwargs(experiment, truncation) -> dict:
+  """{'truncation': T} for trainers whose generators take it; an error for the others."""
+  if truncation is None:
+    return {}
+  if not getattr(experiment.trainer, "supports_truncation", False):
+    from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
+    raise JaxganError(f"--truncation is not supported by the {experiment.config.trainer!r} "
+                      "trainer's models")
+  return {"truncation": truncation}
+
+
 def _cmd_evaluate(args):
+  _check_truncation(args.truncation)
   _, experiment, state, step = _load_workdir(args.workdir)
+  kwargs = _truncation_kwargs(experiment, args.truncation)
   if not experiment.trainer.can_evaluate():
     from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
     raise JaxganError(f"no metrics are defined for data set {experiment.info.name!r} yet "
                       "(evaluation covers ring8, grid25 and digits)")
-  scores = {"step": step, **experiment.trainer.evaluate(state, args.num_samples or None)}
+  scores = {"step": step, **experiment.trainer.evaluate(state, args.num_samples or None,
+                                                        **kwargs)}
   line = json.dumps(scores)
   with open(os.path.join(args.workdir, "evaluation.json"), "w", encoding="utf-8") as f:
     f.write(line + "\n")

@@ -47,6 +47,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.r1_gamma = 0.0
   c.drift = 0.0  # ProGAN's epsilon_drift
   c.clip_value = 0.0  # WGAN's weight clipping c
+  c.ortho_reg = 0.0  # BigGAN's orthogonal regularisation of G, beta (1e-4 in the paper)
 
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.g = optimizer_config()
@@ -68,6 +69,19 @@ def base_config() -> ml_collections.ConfigDict:
   c.log_every = 100
   c.eval = ml_collections.ConfigDict(dict(num_samples=2500, batch_size=500))
   c.sample_grid = 8  # the fixed-noise PNG grid is sample_grid x sample_grid
+  # BigGAN's standing statistics: before sampling, G's batch-norm statistics are recomputed as
+  # the average over this many batches (of batch_size) of G's own outputs; 0: off.
+  c.standing_stats = 0
+
+  # Multi-host: jax.distributed.initialize before anything touches the devices.
+  # initialize: 'auto' (when a coordinator address is set here or in JAX_COORDINATOR_ADDRESS),
+  # 'always' (let JAX detect the cluster: TPU pod slices, SLURM, Open MPI) or 'never'.
+  # num_processes 0 / process_id -1: from JAX_NUM_PROCESSES / JAX_PROCESS_ID, else detected.
+  c.distributed = ml_collections.ConfigDict(dict(
+      initialize="auto", coordinator_address="", num_processes=0, process_id=-1))
+  # FSDP-style: shard parameters and optimiser state over the 'data' axis instead of
+  # replicating them (for models that do not fit on one device).
+  c.shard_params = False
   return c
 
 
@@ -177,3 +191,11 @@ def validate(config, num_devices: int, num_processes: int = 1):
   need((b // k) % num_devices == 0,
        f"batch_size {b} (micro-batch {b // k}) is not divisible by the {num_devices} devices")
   need(b % num_processes == 0, f"batch_size {b} is not divisible by the {num_processes} processes")
+  need(config.get("ortho_reg", 0.0) >= 0, f"ortho_reg must be >= 0, got {config.get('ortho_reg')}")
+  need(config.get("standing_stats", 0) >= 0,
+       f"standing_stats must be >= 0, got {config.get('standing_stats')}")
+  distributed = config.get("distributed")
+  if distributed is not None:
+    need(distributed.initialize in ("auto", "always", "never"),
+         "distributed.initialize must be 'auto', 'always' or 'never', got "
+         f"{distributed.initialize!r}")

@@ -101,3 +101,25 @@ def clip_weights(params, clip_value: float):
 def drift_penalty(real_logits):
   """ProGAN's drift term E[D(x)^2], keeping the critic's output near zero."""
   return _mean(jnp.square(real_logits))
+
+
+def orthogonal_regularization(params, beta: float = 1e-4, exclude=("shared",)):
+  """BigGAN's orthogonal regulariser: beta * sum_W ||W^T W * (1 - I)||_F^2.
+
+  Only the off-diagonal of each weight's Gram matrix is penalised (filters are pushed towards
+  orthogonality without constraining their norms). W is every parameter with >= 2 dimensions,
+  viewed as (fan_in, filters) (a conv kernel (kh, kw, in, out) as (kh*kw*in, out)), so W^T W is
+  the filters' Gram matrix; parameters under a key named in `exclude` are skipped (BigGAN leaves
+  the shared class embedding out). BigGAN-PyTorch applies the gradient 2 (W W^T * (1 - I)) W
+  directly, which is this function's gradient with beta halved.
+  """
+  total = jnp.zeros((), jnp.float32)
+  for path, w in jax.tree_util.tree_flatten_with_path(params)[0]:
+    names = {str(getattr(entry, "key", getattr(entry, "name", ""))) for entry in path}
+    if w.ndim < 2 or names & set(exclude):
+      continue
+    m = w.reshape(-1, w.shape[-1]).astype(jnp.float32)
+    gram = m.T @ m
+    off_diagonal = gram * (1.0 - jnp.eye(gram.shape[0], dtype=gram.dtype))
+    total = total + jnp.sum(jnp.square(off_diagonal))
+  return beta * total

@@ -1,12 +1,14 @@
 """One module per paper, each with a `build(config, data_info) -> (generator, discriminator)`."""
 
-from jaxgan.models import cgan, dcgan, gan
+from jaxgan.models import biggan, cgan, dcgan, gan, sagan
 
 # WGAN and WGAN-GP change the loss and the optimiser, not the networks: they use these models.
 ARCHITECTURES = {
     "mlp": gan.build,
     "conditional_mlp": cgan.build,
     "dcgan": dcgan.build,
+    "sagan": sagan.build,
+    "biggan": biggan.build,
 }
 
 

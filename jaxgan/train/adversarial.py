@@ -122,6 +122,7 @@ def make_train_step(config, nets: Networks, g_tx, d_tx, constrain: Callable[[Any
   num_micro = config.grad_accum_steps
   batch_size = config.batch_size
   micro_size = batch_size // num_micro
+  ortho_beta = config.get("ortho_reg", 0.0)
 
   def d_loss_fn(d_params, d_state, inputs, g_params, g_state):
     real, real_labels, key = inputs
@@ -160,7 +161,13 @@ def make_train_step(config, nets: Networks, g_tx, d_tx, constrain: Callable[[Any
     fake, g_state = nets.generate(g_params, g_state, z, labels, train=True)
     fake_logits, _ = nets.discriminate(d_params, d_state, fake, labels, d_key)
     g_loss = adversarial.generator(fake_logits)
-    return g_loss, (g_state, {"g_loss": g_loss})
+    metrics = {"g_loss": g_loss}
+    total = g_loss
+    if ortho_beta > 0:  # BigGAN: on G's weights, the shared class embedding left out
+      ortho = losses.orthogonal_regularization(g_params, ortho_beta)
+      total = total + ortho
+      metrics["ortho_reg"] = ortho
+    return total, (g_state, metrics)
 
   def d_update(carry, inputs):
     d_params, d_state, d_opt_state, g_params, g_state = carry
@@ -227,6 +234,49 @@ def make_sampler(nets: Networks):
 
 SAMPLE_KEY = 19  # fixed noise for the sample grids, so grids are comparable over training
 EVAL_KEY = 20141  # fixed noise for evaluation, apart from training's and the grids'
+STANDING_KEY = 1809  # fixed noise for the standing statistics
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def truncated_latents(key, shape, threshold):
+  """BigGAN's truncation trick: N(0, 1) values whose magnitude exceeds `threshold` are resampled
+  (from N(0, 1), with fresh keys) until none does; the result is N(0, 1) truncated to
+  [-threshold, threshold]. Smaller thresholds trade diversity for fidelity."""
+  key, sub = jax.random.split(key)
+  z = jax.random.normal(sub, shape, jnp.float32)
+
+  def outside(carry):
+    return jnp.any(jnp.abs(carry[1]) > threshold)
+
+  def resample(carry):
+    key, z = carry
+    key, sub = jax.random.split(key)
+    return key, jnp.where(jnp.abs(z) > threshold, jax.random.normal(sub, shape, jnp.float32), z)
+
+  return jax.lax.while_loop(outside, resample, (key, z))[1]
+
+
+def make_standing_stats(nets: Networks):
+  """batch_stats(params, g_state, z, labels) -> the batch-norm statistics of G's own batch.
+
+  BigGAN's standing statistics: G runs in training mode on batches of its own noise and the
+  per-batch means and variances are averaged, replacing the running averages (which the
+  trained G, not its EMA, accumulated) for sampling. The generator is rebuilt with
+  bn_momentum=0 so that one training-mode call stores its batch's statistics exactly; the
+  spectral-norm state is read, not written. None for generators without that knob.
+  """
+  generator = nets.generator
+  if not hasattr(generator, "bn_momentum"):
+    return None
+  generator = generator.clone(bn_momentum=0.0)
+
+  @jax.jit
+  def batch_stats(params, g_state, z, labels):
+    _, updates = generator.apply({"params": params, **g_state}, z, labels, train=True,
+                                 mutable=["batch_stats"])
+    return updates["batch_stats"]
+
+  return batch_stats
 
 
 class AdversarialTrainer:
@@ -253,6 +303,10 @@ class AdversarialTrainer:
     self.d_tx = make_optimizer(config.optimizer.d, config.steps * config.n_critic)
     self.real_batches_per_step = config.n_critic
     self._sample = jax.jit(make_sampler(self.nets))
+    nets = self.nets
+    self._sample_with = jax.jit(
+        lambda params, g_state, z, labels: nets.generate(params, g_state, z, labels, False)[0])
+    self._standing = make_standing_stats(self.nets)
 
   def init_state(self, key):
     return init_state(self.config, self.nets, self.g_tx, self.d_tx, self.info.shape, key)
@@ -260,27 +314,66 @@ class AdversarialTrainer:
   def make_step(self, constrain):
     return make_train_step(self.config, self.nets, self.g_tx, self.d_tx, constrain)
 
-  def latents(self, key, num: int, labels=None):
-    """Latents and labels for `num` samples; conditional labels cycle 0..K-1 unless given."""
-    z = jax.random.normal(key, (num, self.config.latent_dim))
+  supports_truncation = True  # every G here reads N(0, I) latents
+
+  def latents(self, key, num: int, labels=None, truncation: float | None = None):
+    """Latents and labels for `num` samples; conditional labels cycle 0..K-1 unless given.
+
+    truncation: BigGAN's truncation trick, resampling latent values beyond +-truncation.
+    """
+    if truncation:
+      if truncation <= 0:
+        raise ValueError(f"truncation must be > 0, got {truncation}")
+      z = truncated_latents(key, (num, self.config.latent_dim), float(truncation))
+    else:
+      z = jax.random.normal(key, (num, self.config.latent_dim))
     if not self.nets.num_classes:
       return z, None
     if labels is None:
       labels = np.arange(num, dtype=np.int32) % self.nets.num_classes
     return z, np.asarray(labels, np.int32)
 
-  def generate(self, state, z, labels=None, batch_size: int = 500) -> np.ndarray:
-    """G (the EMA weights if kept) in inference mode on z, in batches, as float numpy."""
+  def standing_g_state(self, state, truncation: float | None = None):
+    """G's collections with BigGAN's standing statistics for the weights that sample (the EMA
+    when kept): batch-norm statistics averaged over config.standing_stats batches of G's own
+    output, drawn with the same truncation. The state's own collections when that is 0."""
+    num_batches = self.config.get("standing_stats", 0)
+    if not num_batches or self._standing is None or "batch_stats" not in state.g_state:
+      return state.g_state
+    params = state.ema_params if state.ema_params is not None else state.g_params
+    keys = jax.random.split(jax.random.PRNGKey(STANDING_KEY), num_batches)
+    stats = []
+    for key in keys:
+      z_key, y_key = jax.random.split(key)
+      z, _ = self.latents(z_key, self.config.batch_size, truncation=truncation)
+      labels = None
+      if self.nets.num_classes:
+        labels = jax.random.randint(y_key, (self.config.batch_size,), 0, self.nets.num_classes,
+                                    jnp.int32)
+      stats.append(self._standing(params, state.g_state, z, labels))
+    mean = jax.tree_util.tree_map(lambda *xs: jnp.mean(jnp.stack(xs), axis=0), *stats)
+    return {**state.g_state, "batch_stats": mean}
+
+  def generate(self, state, z, labels=None, batch_size: int = 500, g_state=None) -> np.ndarray:
+    """G (the EMA weights if kept) in inference mode on z, in batches, as float numpy.
+
+    g_state: G's collections to sample with (e.g. standing_g_state's); default the state's.
+    """
+    params = state.ema_params if state.ema_params is not None else state.g_params
     outs = []
     for start in range(0, len(z), batch_size):
       y = None if labels is None else labels[start:start + batch_size]
-      outs.append(np.asarray(self._sample(state, z[start:start + batch_size], y)))
+      zb = z[start:start + batch_size]
+      if g_state is None:
+        outs.append(np.asarray(self._sample(state, zb, y)))
+      else:
+        outs.append(np.asarray(self._sample_with(params, g_state, zb, y)))
     return np.concatenate(outs)
 
-  def sample_outputs(self, state, num: int, seed: int) -> dict:
+  def sample_outputs(self, state, num: int, seed: int, truncation: float | None = None) -> dict:
     """What `jaxgan sample` writes: samples (uint8 images or float32 points), labels if any."""
-    z, labels = self.latents(jax.random.PRNGKey(seed), num)
-    samples = self.generate(state, z, labels)
+    z, labels = self.latents(jax.random.PRNGKey(seed), num, truncation=truncation)
+    samples = self.generate(state, z, labels, g_state=self.standing_g_state(state, truncation))
     out = {"samples": (samples.astype(np.float32) if self.info.kind == "points"
                        else visualize.to_uint8(samples))}
     if labels is not None:
@@ -295,13 +388,19 @@ class AdversarialTrainer:
       return visualize.scatter_image(self.generate(state, z), modes)
     n = self.config.sample_grid
     z, labels = self.latents(jax.random.PRNGKey(SAMPLE_KEY), n * n)
-    return visualize.image_grid(visualize.to_uint8(self.generate(state, z, labels)), columns=n)
+    samples = self.generate(state, z, labels, g_state=self.standing_g_state(state))
+    return visualize.image_grid(visualize.to_uint8(samples), columns=n)
 
   def can_evaluate(self) -> bool:
     return evaluation.has_evaluator(self.info)
 
-  def evaluate(self, state, num_samples: int | None = None) -> dict:
+  def evaluate(self, state, num_samples: int | None = None,
+               truncation: float | None = None) -> dict:
     num = num_samples or self.config.eval.num_samples
-    z, labels = self.latents(jax.random.PRNGKey(EVAL_KEY), num)
-    samples = self.generate(state, z, labels, self.config.eval.batch_size)
-    return evaluation.score_samples(self.info, samples, labels)
+    z, labels = self.latents(jax.random.PRNGKey(EVAL_KEY), num, truncation=truncation)
+    samples = self.generate(state, z, labels, self.config.eval.batch_size,
+                            g_state=self.standing_g_state(state, truncation))
+    scores = evaluation.score_samples(self.info, samples, labels)
+    if truncation:
+      scores["truncation"] = float(truncation)
+    return scores

@@ -24,6 +24,7 @@ class Experiment:
 
   def __init__(self, config):
     self.config = config
+    parallel.initialize_distributed(config)  # multi-host: before anything touches the devices
     self.mesh = parallel.make_mesh()
     validate(config, num_devices=len(jax.devices()), num_processes=jax.process_count())
     if config.trainer not in TRAINERS:

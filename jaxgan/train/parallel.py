@@ -37,3 +37,35 @@ def constrainer(mesh: Mesh):
   """x -> x pinned to the data axis along its first dimension (inside jit)."""
   sharding = NamedSharding(mesh, P("data"))
   return lambda x: jax.lax.with_sharding_constraint(x, sharding)
+
+
+def initialize_distributed(config) -> bool:
+  """jax.distributed.initialize from the config's `distributed` keys or the usual environment.
+
+  Must run before anything touches the devices. 'auto' initialises when a coordinator address
+  is given (config, or JAX_COORDINATOR_ADDRESS) and passes the process count and id from the
+  config or JAX_NUM_PROCESSES / JAX_PROCESS_ID (JAX detects them where those are unset, e.g.
+  under SLURM); 'always' calls it regardless, letting JAX detect the cluster (TPU pod slices,
+  SLURM, Open MPI); 'never' does nothing. Returns whether this process runs distributed.
+  On CPU the processes talk over gloo (JAX's default CPU collectives).
+  """
+  import os  # pylint: disable=g-import-not-at-top
+  dist = config.get("distributed")
+  mode = "auto" if dist is None else dist.initialize
+  if mode == "never":
+    return False
+  if jax.distributed.is_initialized():
+    return True
+  address = (dist.coordinator_address if dist is not None else "") or os.environ.get(
+      "JAX_COORDINATOR_ADDRESS", "")
+  if mode == "auto" and not address:
+    return False
+  num_processes = dist.num_processes if dist is not None and dist.num_processes > 0 else None
+  if num_processes is None and os.environ.get("JAX_NUM_PROCESSES"):
+    num_processes = int(os.environ["JAX_NUM_PROCESSES"])
+  process_id = dist.process_id if dist is not None and dist.process_id >= 0 else None
+  if process_id is None and os.environ.get("JAX_PROCESS_ID"):
+    process_id = int(os.environ["JAX_PROCESS_ID"])
+  jax.distributed.initialize(coordinator_address=address or None, num_processes=num_processes,
+                             process_id=process_id)
+  return True
