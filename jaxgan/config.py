@@ -22,9 +22,12 @@ OPTIMIZERS = ("adam", "rmsprop", "sgd")
 
 
 def optimizer_config(name="adam", lr=2e-4, b1=0.5, b2=0.999, eps=1e-8, decay=0.9, momentum=0.0,
-                     lr_decay="constant"):
+                     lr_decay="constant", decay_start=0.0):
+  """lr_decay 'linear' holds lr for the first decay_start * steps, then decays it linearly to
+  zero at the last step (CycleGAN: decay_start=0.5)."""
   return ml_collections.ConfigDict(dict(name=name, lr=lr, b1=b1, b2=b2, eps=eps, decay=decay,
-                                        momentum=momentum, lr_decay=lr_decay))
+                                        momentum=momentum, lr_decay=lr_decay,
+                                        decay_start=decay_start))
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -60,7 +63,12 @@ def base_config() -> ml_collections.ConfigDict:
   c.data = ml_collections.ConfigDict(dict(
       name="digits", path="", image_size=32, channels=1,
       fit="center_crop",  # non-square images: 'center_crop' or 'resize'
-      data_dir="", train_split="train", test_split="test"))
+      data_dir="", train_split="train", test_split="test",
+      # Two-image data sets (jaxgan.data.translation). Folders: layout 'side_by_side' (paired
+      # A|B files; direction 'AtoB' or 'BtoA' picks the input half) or 'unpaired' (subfolders
+      # trainA/ trainB/ testA/ testB/). tfds: domain_b 'split' (domain B from
+      # train_split_b / test_split_b) or 'negative' (B the negatives of a disjoint half).
+      layout="", direction="AtoB", domain_b="", train_split_b="", test_split_b=""))
 
   c.checkpoint_every = 1000
   c.keep_checkpoints = 3
@@ -176,6 +184,8 @@ def validate(config, num_devices: int, num_processes: int = 1):
     need(opt.lr_decay in ("constant", "linear"),
          f"optimizer.{side}.lr_decay must be 'constant' or 'linear', got {opt.lr_decay!r}")
     need(opt.lr >= 0, f"optimizer.{side}.lr must be >= 0, got {opt.lr}")
+    need(0.0 <= opt.get("decay_start", 0.0) < 1.0,
+         f"optimizer.{side}.decay_start must be in [0, 1), got {opt.get('decay_start')}")
   for key in ("steps", "batch_size", "grad_accum_steps", "n_critic", "latent_dim",
               "checkpoint_every", "log_every", "keep_checkpoints"):
     need(config[key] >= 1, f"{key} must be >= 1, got {config[key]}")

@@ -10,9 +10,10 @@ from PIL import Image
 from jaxgan.data.base import DataInfo
 from jaxgan.data.embedded import DIGITS_NUM_CLASSES, POINT_MIXTURES, digits_arrays
 from jaxgan.data.pipeline import ArraySource, train_iterator
+from jaxgan.data import translation
 from jaxgan.errors import JaxganError
 
-EMBEDDED = ("ring8", "grid25", "digits")
+EMBEDDED = ("ring8", "grid25", "digits") + translation.EMBEDDED
 
 __all__ = ["DataInfo", "load", "train_iterator", "resize_images"]
 
@@ -44,6 +45,9 @@ def load(data_config, split: str = "train"):
   Conditional models need labels: the engine checks DataInfo.num_classes against the config.
   """
   name = data_config.name
+  two_images = translation.load(data_config, split)  # paired / unpaired sets, else None
+  if two_images is not None:
+    return two_images
   if name in POINT_MIXTURES:
     mixture = POINT_MIXTURES[name]
     return mixture, DataInfo(name, "points", (2,))

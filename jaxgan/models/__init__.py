@@ -11,6 +11,12 @@ ARCHITECTURES = {
     "biggan": biggan.build,
 }
 
+# Image-to-image and coupled papers; their builds return what their trainers expect (CycleGAN:
+# a generator per direction and one discriminator module for both domains).
+from jaxgan.models import cogan, cyclegan, pix2pix  # pylint: disable=wrong-import-position
+
+ARCHITECTURES.update(pix2pix=pix2pix.build, cyclegan=cyclegan.build, cogan=cogan.build)
+
 
 def build(config, info):
   return ARCHITECTURES[config.architecture](config, info)

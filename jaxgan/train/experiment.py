@@ -14,10 +14,19 @@ from jaxgan.config import validate
 from jaxgan.errors import JaxganError
 from jaxgan.train import parallel
 from jaxgan.train.adversarial import AdversarialTrainer
+from jaxgan.train.cogan import CoGANTrainer
+from jaxgan.train.cyclegan import CycleGANTrainer
+from jaxgan.train.pix2pix import Pix2PixTrainer
 
 TRAINERS = {
     "adversarial": AdversarialTrainer,
+    "pix2pix": Pix2PixTrainer,
+    "cyclegan": CycleGANTrainer,
+    "cogan": CoGANTrainer,
 }
+
+_PAIRINGS = {"": "one image per example", "paired": "paired (input, target) images",
+             "unpaired": "unpaired images of two domains"}
 
 
 class Experiment:
@@ -30,6 +39,10 @@ class Experiment:
     if config.trainer not in TRAINERS:
       raise JaxganError(f"unknown trainer {config.trainer!r}; expected one of {sorted(TRAINERS)}")
     self.source, self.info = data_lib.load(config.data, "train")
+    wanted = getattr(TRAINERS[config.trainer], "pairing", "")  # what its steps read
+    if self.info.pairing != wanted:
+      raise JaxganError(f"the {config.trainer!r} trainer needs {_PAIRINGS[wanted]}, but data set "
+                        f"{config.data.name!r} has {_PAIRINGS[self.info.pairing]}")
     self.trainer = TRAINERS[config.trainer](config, self.info)
 
     self.replicated = parallel.replicated(self.mesh)

@@ -26,13 +26,26 @@ class TrainState:
   rng: jax.Array  # raw uint32[2] key: split at every step, so a resumed run draws the same noise
 
 
-def make_optimizer(opt_config, total_steps: int) -> optax.GradientTransformation:
-  """Adam or RMSProp from an optimizer config section; lr_decay='linear' decays to 0."""
-  lr = opt_config.lr
-  if opt_config.lr_decay == "linear":
-    lr = optax.linear_schedule(opt_config.lr, 0.0, max(total_steps, 1))
-  elif opt_config.lr_decay != "constant":
+def learning_rate(opt_config, total_steps: int):
+  """The learning rate of an optimizer config section: a float, or an optax schedule.
+
+  lr_decay='linear' holds lr for the first decay_start * total_steps updates (decay_start 0 by
+  default; CycleGAN's 0.5), then decays it linearly to 0 at update total_steps.
+  """
+  if opt_config.lr_decay == "constant":
+    return opt_config.lr
+  if opt_config.lr_decay != "linear":
     raise ValueError(f"unknown lr_decay {opt_config.lr_decay!r}")
+  hold = int(round(opt_config.get("decay_start", 0.0) * total_steps))
+  decay = optax.linear_schedule(opt_config.lr, 0.0, max(total_steps - hold, 1))
+  if hold == 0:
+    return decay
+  return optax.join_schedules([optax.constant_schedule(opt_config.lr), decay], [hold])
+
+
+def make_optimizer(opt_config, total_steps: int) -> optax.GradientTransformation:
+  """Adam or RMSProp from an optimizer config section, at `learning_rate(...)`."""
+  lr = learning_rate(opt_config, total_steps)
   if opt_config.name == "adam":
     return optax.adam(lr, b1=opt_config.b1, b2=opt_config.b2, eps=opt_config.eps)
   if opt_config.name == "rmsprop":

@@ -1,0 +1,233 @@
+"""Pieces the trainers of several networks share (pix2pix, CycleGAN, CoGAN).
+
+- `init_net` / `apply_net`: a flax module as a pure function of (params, other collections),
+  returning its updated collections in training mode (batch-norm statistics).
+- `grads_with_outputs`: `adversarial.accumulate_grads` for losses that also return per-example
+  outputs (the fakes the generator step made, which the discriminator step then reuses).
+- `update`: one optax update.
+- `random_jitter`: pix2pix/CycleGAN's augmentation (resize up, random crop back, random flip),
+  inside the step on the device, the same crop and flip for the images of one example.
+- `mean_abs`, `psnr`: the translation metrics.
+- `TwoImageTrainer`: what every trainer of a paired or unpaired data set shares: checks, the
+  test split, sample pictures.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxgan import visualize
+from jaxgan.errors import JaxganError
+from jaxgan.train.adversarial import split_micro
+
+log = logging.getLogger("jaxgan")
+
+
+# ------------------------------------------------------------------ functional networks
+
+
+def split_variables(variables):
+  variables = dict(variables)
+  return variables.pop("params"), variables
+
+
+def init_net(module, key, *args, **kwargs):
+  """(params, other collections) of `module` initialised on example inputs (training mode)."""
+  param_key, dropout_key = jax.random.split(key)
+  variables = module.init({"params": param_key, "dropout": dropout_key}, *args, train=True,
+                          **kwargs)
+  return split_variables(variables)
+
+
+def apply_net(module, params, state, *args, train: bool, key=None, **kwargs):
+  """module(*args) -> (output, updated collections); collections only change when training."""
+  variables = {"params": params, **state}
+  rngs = {"dropout": key} if key is not None else None
+  if train and state:
+    return module.apply(variables, *args, train=True, rngs=rngs, mutable=list(state), **kwargs)
+  return module.apply(variables, *args, train=train, rngs=rngs, **kwargs), state
+
+
+def update(tx, grads, opt_state, params):
+  updates, opt_state = tx.update(grads, opt_state, params)
+  return optax.apply_updates(params, updates), opt_state
+
+
+# ------------------------------------------------------------------ gradient accumulation
+
+
+def merge_micro(tree, num_micro: int):
+  """Inverse of adversarial.split_micro: [k, B/k, ...] -> [B, ...] in the original order."""
+  if num_micro == 1:
+    return tree
+  def merge(x):
+    x = jnp.swapaxes(x, 0, 1)
+    return x.reshape((x.shape[0] * x.shape[1],) + x.shape[2:])
+  return jax.tree_util.tree_map(merge, tree)
+
+
+def grads_with_outputs(loss_fn: Callable, params, aux_state, micro_inputs, num_micro: int):
+  """Mean gradient of loss_fn over micro-batches, and its per-example outputs for the batch.
+
+  loss_fn(params, aux_state, inputs) -> (loss, (aux_state, metrics, outputs)), outputs a pytree
+  of [micro-batch, ...] arrays. Returns (grads, aux_state, mean metrics, outputs [B, ...]).
+  Like accumulate_grads, the micro-batch loop is unrolled (XLA CPU runs convolutions in while
+  loops far slower) and the collections are threaded from one micro-batch to the next.
+  """
+  grad_fn = jax.grad(loss_fn, has_aux=True)
+  if num_micro == 1:
+    grads, (aux_state, metrics, outputs) = grad_fn(params, aux_state, micro_inputs)
+    return grads, aux_state, metrics, outputs
+  grad_sum, all_metrics, all_outputs = None, [], []
+  for i in range(num_micro):
+    inputs = jax.tree_util.tree_map(lambda x, i=i: x[i], micro_inputs)
+    grads, (aux_state, metrics, outputs) = grad_fn(params, aux_state, inputs)
+    grad_sum = grads if grad_sum is None else jax.tree_util.tree_map(jnp.add, grad_sum, grads)
+    all_metrics.append(metrics)
+    all_outputs.append(outputs)
+  grads = jax.tree_util.tree_map(lambda g: g / num_micro, grad_sum)
+  metrics = jax.tree_util.tree_map(lambda *xs: jnp.mean(jnp.stack(xs)), *all_metrics)
+  outputs = merge_micro(jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *all_outputs),
+                        num_micro)
+  return grads, aux_state, metrics, outputs
+
+
+def micro_batches(tree, key, num_micro: int):
+  """(tree split into micro-batches, one key per micro-batch) as loss-function inputs."""
+  keys = jax.random.split(key, num_micro)
+  if num_micro == 1:
+    return tree, keys[0]
+  return split_micro(tree, num_micro), keys
+
+
+# ------------------------------------------------------------------ augmentation
+
+
+def random_jitter(key, images: list, load_size: int, flip: bool) -> list:
+  """pix2pix's random jitter on [B, S, S, C] images: resize to load_size (bicubic), crop a
+  random S x S window back, flip left-right with probability 1/2. The images of one example
+  (an input and its target) get the same window and flip; load_size <= S skips the crop."""
+  batch, size = images[0].shape[0], images[0].shape[1]
+  crop_key, flip_key = jax.random.split(key)
+  if load_size > size:
+    offsets = jax.random.randint(crop_key, (batch, 2), 0, load_size - size + 1)
+
+    def crop(image, offset):
+      return jax.lax.dynamic_slice(image, (offset[0], offset[1], 0),
+                                   (size, size, image.shape[-1]))
+
+    resized = [jax.image.resize(x, (batch, load_size, load_size, x.shape[-1]), "cubic")
+               for x in images]
+    images = [jnp.clip(jax.vmap(crop)(x, offsets), -1.0, 1.0) for x in resized]
+  if flip:
+    flips = jax.random.bernoulli(flip_key, 0.5, (batch, 1, 1, 1))
+    images = [jnp.where(flips, x[:, :, ::-1], x) for x in images]
+  return images
+
+
+def augment_config(config):
+  """(load_size, flip) from the config's optional `augment` section."""
+  augment = config.get("augment") if hasattr(config, "get") else None
+  if augment is None:
+    return 0, False
+  return int(augment.get("load_size", 0)), bool(augment.get("flip", False))
+
+
+# ------------------------------------------------------------------ metrics
+
+
+def mean_abs(x, y):
+  return jnp.mean(jnp.abs(x.astype(jnp.float32) - y.astype(jnp.float32)))
+
+
+def l1_01(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+  """Per-image mean absolute difference on a 0-1 scale of [-1, 1] images."""
+  diff = np.abs(np.clip(x, -1, 1) - np.clip(y, -1, 1)) / 2.0
+  return diff.reshape(diff.shape[0], -1).mean(axis=1)
+
+
+def psnr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+  """Per-image PSNR in dB on a 0-1 scale (peak 1) of [-1, 1] images."""
+  diff = (np.clip(x, -1, 1) - np.clip(y, -1, 1)) / 2.0
+  mse = np.mean(np.square(diff.reshape(diff.shape[0], -1)), axis=1)
+  return 10.0 * np.log10(1.0 / np.maximum(mse, 1e-10))
+
+
+# ------------------------------------------------------------------ pictures
+
+
+def as_rgb(images: np.ndarray) -> np.ndarray:
+  return np.repeat(images, 3, axis=-1) if images.shape[-1] == 1 else images
+
+
+def rows_picture(columns: list[np.ndarray], groups: int = 1) -> np.ndarray:
+  """Float [-1, 1] image arrays (N, H, W, C) as one uint8 picture: row i shows example i of
+  every column side by side; `groups` puts that many examples per picture row."""
+  any_rgb = any(c.shape[-1] == 3 for c in columns)
+  columns = [as_rgb(c) if any_rgb else c for c in columns]
+  n = columns[0].shape[0]
+  tiles = np.stack(columns, axis=1).reshape((n * len(columns),) + columns[0].shape[1:])
+  return visualize.image_grid(visualize.to_uint8(tiles), columns=len(columns) * groups)
+
+
+# ------------------------------------------------------------------ the trainer base
+
+
+class TwoImageTrainer:
+  """Shared by the trainers of paired and unpaired data; subclasses set `pairing`."""
+
+  pairing = ""  # the DataInfo.pairing this trainer needs (the Experiment checks it)
+
+  def __init__(self, config, info):
+    self.config, self.info = config, info
+    if config.n_critic != 1 and not getattr(self, "supports_n_critic", False):
+      raise JaxganError(f"the {config.trainer!r} trainer makes one discriminator update per "
+                        f"step; n_critic must be 1, got {config.n_critic}")
+    self.real_batches_per_step = config.n_critic
+    self._test = None
+    self._test_error = None
+
+  def build(self):
+    from jaxgan import models  # pylint: disable=g-import-not-at-top
+    try:
+      return models.build(self.config, self.info)
+    except ValueError as e:
+      raise JaxganError(f"cannot build {self.config.architecture} for "
+                        f"{self.info.shape} -> {self.info.target_shape}: {e}") from e
+
+  def test_source(self):
+    """The data set's test split (None, with the reason logged once, where it has none)."""
+    if self._test is None and self._test_error is None:
+      from jaxgan import data  # pylint: disable=g-import-not-at-top
+      try:
+        self._test = data.load(self.config.data, "test")[0]
+      except JaxganError as e:
+        self._test_error = str(e)
+        log.warning("no test split, pictures use training examples: %s", e)
+    return self._test
+
+  def require_test_source(self):
+    source = self.test_source()
+    if source is None:
+      raise JaxganError(f"data set {self.info.name!r} has no usable test split: "
+                        f"{self._test_error}")
+    return source
+
+  def examples(self, num: int, seed: int | None = None, require_test: bool = True) -> dict:
+    """`num` examples of the test split (or of the training data, for pictures only): the first
+    ones when seed is None, else a seeded draw (without repeats while the split lasts)."""
+    from jaxgan import data  # pylint: disable=g-import-not-at-top
+    from jaxgan.data.pipeline import fetch_batch  # pylint: disable=g-import-not-at-top
+    source = self.require_test_source() if require_test else self.test_source()
+    if source is None:
+      source = data.load(self.config.data, "train")[0]
+    n = len(source)
+    order = (np.arange(n) if seed is None else np.random.default_rng(seed).permutation(n))
+    indices = order[np.arange(num) % n]
+    return fetch_batch(source, indices)
