@@ -22,7 +22,7 @@ def get_config():
   c.latent_dim = 128
   c.batch_size = 64
   c.n_critic = 1
-  c.steps = 2500
+  c.steps = 2000
   c.loss = "hinge"
   c.optimizer.g = optimizer_config("adam", lr=2e-4, b1=0.0, b2=0.9)
   c.optimizer.d = optimizer_config("adam", lr=8e-4, b1=0.0, b2=0.9)
@@ -32,9 +32,9 @@ def get_config():
   c.discriminator = ml_collections.ConfigDict(dict(
       ch=8, channel_multipliers=(4, 4, 4), downsample=(True, True, False),
       attention_resolutions=(8,), spectral_norm=True, init="glorot"))
-  c.checkpoint_every = 1250
+  c.checkpoint_every = 1000
   c.sample_every = 500
-  c.eval_every = 1250
+  c.eval_every = 1000
   c.eval.num_samples = 1000
   c.log_every = 100
   return c
