@@ -19,7 +19,7 @@ def get_config():
   c.data.image_size = 16
   c.latent_dim = 100
   c.batch_size = 64
-  c.steps = 4000
+  c.steps = 8000
   c.loss = "non_saturating"
   c.optimizer.g = optimizer_config("adam", lr=2e-4, b1=0.5)
   c.optimizer.d = optimizer_config("adam", lr=2e-4, b1=0.5)
