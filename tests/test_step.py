@@ -336,6 +336,16 @@ def test_ema_follows_g_before_its_start_step_then_averages():
 # Mixed precision.
 
 
+def _all_eqns(jaxpr):
+  """Equations of a jaxpr and of the jaxprs nested in it (custom_vjp calls, pjit, ...)."""
+  for eqn in jaxpr.eqns:
+    yield eqn
+    for value in eqn.params.values():
+      inner = getattr(value, "jaxpr", value)
+      if hasattr(inner, "eqns"):
+        yield from _all_eqns(inner)
+
+
 def test_bfloat16_compute_runs_a_step_and_keeps_float32_params():
   config = dcgan_digits(**{"compute_dtype": "bfloat16", "ema.decay": 0.9})
   experiment = Experiment(config)
@@ -358,7 +368,7 @@ def test_bfloat16_compute_runs_a_step_and_keeps_float32_params():
   variables = {"params": state.g_params, **state.g_state}
   apply = lambda v: g.apply(v, z, None, train=False)
   jaxpr = jax.make_jaxpr(apply)(variables)
-  convs = [e for e in jaxpr.eqns if e.primitive.name == "conv_general_dilated"]
+  convs = [e for e in _all_eqns(jaxpr.jaxpr) if e.primitive.name == "conv_general_dilated"]
   assert convs and all(e.outvars[0].aval.dtype == jnp.bfloat16 for e in convs)
   assert jax.eval_shape(apply, variables).dtype == jnp.float32
 

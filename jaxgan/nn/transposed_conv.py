@@ -1,11 +1,11 @@
-"""A 4x4, stride-2 fractionally-strided convolution computed as one ordinary convolution.
+"""A 4x4, stride-2 fractionally-strided convolution with a kernel gradient XLA's CPU backend runs
+fast.
 
 The same function and parameters as flax's `nn.ConvTranspose(features, (4, 4), strides=(2, 2),
-padding='SAME')` (tested equal), but XLA's CPU backend computes the kernel gradient of a
-transposed convolution (a convolution with input dilation) an order of magnitude slower than an
-ordinary one. Each output pixel (2p+a, 2q+b) reads a 2x2 neighbourhood of the input with taps
-chosen by its phase (a, b), so a 3x3 convolution producing 4 * features channels (one block per
-phase, unused taps zero) followed by depth-to-space gives the same result.
+padding='SAME')` (tested equal, values and gradients). Only the backward pass differs: XLA CPU
+computes a transposed convolution's kernel gradient on a slow generic path, so it is written as
+what it equals, the kernel gradient of the stride-2 convolution that maps the cotangent back to
+the input's shape, which runs on the fast convolution kernels (about 2.4x faster for DCGAN's G).
 """
 
 from __future__ import annotations
@@ -13,25 +13,38 @@ from __future__ import annotations
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-# For output phase a and 3-tap window offset o (input rows p-1, p, p+1), the 4-tap kernel row
-# that applies, or -1 where none does; derived from lax.conv_transpose's SAME padding (2, 2).
-_PHASE_TAPS = np.array([[0, 2, -1], [-1, 1, 3]])
+_DIMENSIONS = ("NHWC", "HWIO", "NHWC")
 
 
-def _phase_kernel(kernel):
-  """(4, 4, Cin, Cout) -> (3, 3, Cin, 4 * Cout), blocks ordered (a, b)."""
-  cin, cout = kernel.shape[2:]
-  blocks = []
-  for a in range(2):
-    for b in range(2):
-      rows = _PHASE_TAPS[a]
-      cols = _PHASE_TAPS[b]
-      taps = kernel[np.maximum(rows, 0)][:, np.maximum(cols, 0)]  # (3, 3, Cin, Cout)
-      mask = ((rows >= 0)[:, None] & (cols >= 0)[None, :]).astype(kernel.dtype)
-      blocks.append(taps * mask[:, :, None, None])
-  return jnp.stack(blocks, axis=3).reshape(3, 3, cin, 4 * cout)
+def _conv_transpose(x, kernel):
+  return jax.lax.conv_transpose(x, kernel, (2, 2), "SAME", dimension_numbers=_DIMENSIONS)
+
+
+@jax.custom_vjp
+def up_conv(x, kernel):
+  """x (N, H, W, Cin), kernel (4, 4, Cin, Cout) -> (N, 2H, 2W, Cout)."""
+  return _conv_transpose(x, kernel)
+
+
+def _up_conv_fwd(x, kernel):
+  return _conv_transpose(x, kernel), (x, kernel)
+
+
+def _up_conv_bwd(residuals, g):
+  x, kernel = residuals
+  dx = jax.vjp(lambda x_: _conv_transpose(x_, kernel), x)[1](g)[0]
+  # dk[t, ci, co] = sum over n, i of x[n, i, ci] g[n, 2i + c - t, co]: the kernel gradient of the
+  # stride-2 convolution of g, with the taps reversed and the channel axes swapped.
+  def strided(w):
+    return jax.lax.conv_general_dilated(g, w, (2, 2), ((1, 1), (1, 1)),
+                                        dimension_numbers=_DIMENSIONS)
+  w0 = jnp.zeros((4, 4, kernel.shape[3], kernel.shape[2]), kernel.dtype)
+  dw = jax.vjp(strided, w0)[1](x)[0]
+  return dx, jnp.flip(dw, (0, 1)).transpose(0, 1, 3, 2)
+
+
+up_conv.defvjp(_up_conv_fwd, _up_conv_bwd)
 
 
 class FractionallyStridedConv(nn.Module):
@@ -42,14 +55,9 @@ class FractionallyStridedConv(nn.Module):
 
   @nn.compact
   def __call__(self, x):
-    cin = x.shape[-1]
-    kernel = self.param("kernel", self.kernel_init, (4, 4, cin, self.features), jnp.float32)
-    n, h, w, _ = x.shape
-    y = jax.lax.conv_general_dilated(
-        x.astype(self.dtype), _phase_kernel(kernel).astype(self.dtype), window_strides=(1, 1),
-        padding=((1, 1), (1, 1)), dimension_numbers=("NHWC", "HWIO", "NHWC"))
-    y = y.reshape(n, h, w, 2, 2, self.features).transpose(0, 1, 3, 2, 4, 5)
-    y = y.reshape(n, 2 * h, 2 * w, self.features)
+    kernel = self.param("kernel", self.kernel_init, (4, 4, x.shape[-1], self.features),
+                        jnp.float32)
+    y = up_conv(x.astype(self.dtype), kernel.astype(self.dtype))
     if self.use_bias:
       y = y + self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32).astype(
           self.dtype)
