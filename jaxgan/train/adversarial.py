@@ -336,20 +336,21 @@ class AdversarialTrainer:
   def standing_g_state(self, state, truncation: float | None = None):
     """G's collections with BigGAN's standing statistics for the weights that sample (the EMA
     when kept): batch-norm statistics averaged over config.standing_stats batches of G's own
-    output, drawn with the same truncation. The state's own collections when that is 0."""
+    output (batches of the training micro-batch size), drawn with the same truncation. The
+    state's own collections when that is 0."""
     num_batches = self.config.get("standing_stats", 0)
     if not num_batches or self._standing is None or "batch_stats" not in state.g_state:
       return state.g_state
     params = state.ema_params if state.ema_params is not None else state.g_params
     keys = jax.random.split(jax.random.PRNGKey(STANDING_KEY), num_batches)
+    size = self.config.batch_size // self.config.grad_accum_steps  # what G sees in training
     stats = []
     for key in keys:
       z_key, y_key = jax.random.split(key)
-      z, _ = self.latents(z_key, self.config.batch_size, truncation=truncation)
+      z, _ = self.latents(z_key, size, truncation=truncation)
       labels = None
       if self.nets.num_classes:
-        labels = jax.random.randint(y_key, (self.config.batch_size,), 0, self.nets.num_classes,
-                                    jnp.int32)
+        labels = jax.random.randint(y_key, (size,), 0, self.nets.num_classes, jnp.int32)
       stats.append(self._standing(params, state.g_state, z, labels))
     mean = jax.tree_util.tree_map(lambda *xs: jnp.mean(jnp.stack(xs), axis=0), *stats)
     return {**state.g_state, "batch_stats": mean}

@@ -49,11 +49,19 @@ class Experiment:
     self.batch_sharding = parallel.batch_sharded(self.mesh, leading_unsharded=1)
     key = jax.random.PRNGKey(config.seed)
     self.abstract_state = jax.eval_shape(self.trainer.init_state, key)
-    self._init = jax.jit(self.trainer.init_state, out_shardings=self.replicated)
+    # Replicated state (data parallel), or with shard_params its large arrays split over the
+    # 'data' axis (FSDP-style); the abstract state carries the placement for restoring.
+    self.state_sharding = self.replicated
+    if config.get("shard_params", False):
+      self.state_sharding = parallel.fsdp_shardings(self.mesh, self.abstract_state)
+      self.abstract_state = jax.tree_util.tree_map(
+          lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), self.abstract_state,
+          self.state_sharding)
+    self._init = jax.jit(self.trainer.init_state, out_shardings=self.state_sharding)
     self._key = key
     step = self.trainer.make_step(parallel.constrainer(self.mesh))
-    self.train_step = jax.jit(step, in_shardings=(self.replicated, self.batch_sharding),
-                              out_shardings=(self.replicated, self.replicated),
+    self.train_step = jax.jit(step, in_shardings=(self.state_sharding, self.batch_sharding),
+                              out_shardings=(self.state_sharding, self.replicated),
                               donate_argnums=0)
 
   def init_state(self):

@@ -69,3 +69,32 @@ def initialize_distributed(config) -> bool:
   jax.distributed.initialize(coordinator_address=address or None, num_processes=num_processes,
                              process_id=process_id)
   return True
+
+
+FSDP_MIN_SIZE = 1024  # arrays smaller than this stay replicated under shard_params
+
+
+def fsdp_shardings(mesh: Mesh, abstract_tree, min_size: int | None = None):
+  """FSDP-style placement: each array of at least min_size (default FSDP_MIN_SIZE) elements is
+  split along its largest axis that the 'data' axis divides; smaller arrays (biases, scalars)
+  stay replicated.
+
+  Parameters and optimiser moments have the same shapes, so they are split alike; jit's
+  partitioner gathers a weight where a layer needs it and reduce-scatters its gradient.
+  """
+  size = mesh.shape["data"]
+  min_size = FSDP_MIN_SIZE if min_size is None else min_size
+
+  def place(leaf):
+    shape = tuple(getattr(leaf, "shape", ()))
+    if size == 1 or int(np.prod(shape, dtype=np.int64)) < min_size:
+      return NamedSharding(mesh, P())
+    axes = sorted((d for d in range(len(shape)) if shape[d] % size == 0),
+                  key=lambda d: -shape[d])
+    if not axes:
+      return NamedSharding(mesh, P())
+    spec = [None] * len(shape)
+    spec[axes[0]] = "data"
+    return NamedSharding(mesh, P(*spec))
+
+  return jax.tree_util.tree_map(place, abstract_tree)
