@@ -9,6 +9,7 @@ import signal
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import tqdm
 
@@ -51,6 +52,23 @@ def _first_nonfinite(pending: list[tuple[int, dict]]):
     if bad:
       return step, bad
   return None
+
+
+@jax.jit
+def _leaf_finite(tree):
+  return [jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)
+          if jnp.issubdtype(x.dtype, jnp.floating)]
+
+
+def _first_nonfinite_leaf(state):
+  """The path of the first floating leaf of `state` holding inf or NaN, else None."""
+  flags = jax.device_get(_leaf_finite(state))
+  if all(flags):
+    return None
+  paths = [jax.tree_util.keystr(path) for path, x in
+           jax.tree_util.tree_flatten_with_path(state)[0]
+           if jnp.issubdtype(x.dtype, jnp.floating)]
+  return paths[flags.index(False)].lstrip(".")
 
 
 def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True):
@@ -100,6 +118,14 @@ def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True):
   def save(step):
     nonlocal last_good_step
     check_finite()
+    # Finite losses do not prove a finite state (an optimiser moment can overflow a step
+    # before the loss does), and a checkpoint must be a state worth resuming.
+    bad_leaf = _first_nonfinite_leaf(state)
+    if bad_leaf is not None:
+      kept = (f"the last good checkpoint (step {last_good_step}) is intact"
+              if last_good_step is not None else "no checkpoint was written")
+      raise NonFiniteLoss(f"non-finite train state at step {step} ({bad_leaf}); "
+                          f"stopping ({kept})")
     if last_good_step != step:
       checkpointer.save(step, state, iterator)
       last_good_step = step
