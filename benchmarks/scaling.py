@@ -6,6 +6,10 @@ accelerator, images/sec with model-FLOPs utilisation from XLA's cost analysis.
   python benchmarks/scaling.py devices [--config biggan_digits] [--devices 1,2,4,8]
       [--steps 20] [--config.KEY=VALUE ...]
 
+  # FLOPs of one step from shapes alone (XLA's cost analysis of the lowered step; no compile).
+  python benchmarks/scaling.py flops [--config biggan_imagenet128] [--num-classes 1000]
+      [--config.batch_size=256 --config.grad_accum_steps=1 ...]
+
   # Accelerator (or CPU): images/sec and MFU of one config's train step on all local devices.
   python benchmarks/scaling.py mfu [--config biggan_imagenet128] [--steps 10]
       [--config.batch_size=256 --config.grad_accum_steps=1 ...]
@@ -149,6 +153,37 @@ def measure_step(config_name: str, overrides: dict[str, str], steps: int, warmup
   return result
 
 
+def lowered_flops(config_name: str, overrides: dict[str, str], num_classes: int) -> dict:
+  """XLA's cost analysis of the lowered (pre-optimisation) train step, without compiling or
+  running it: the FLOPs of one step of the config at its batch size, from shapes alone (no data,
+  no device memory), for one device holding the whole batch."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  sys.path.insert(0, ROOT)
+  from jaxgan.config import apply_overrides, load_config_file  # pylint: disable=g-import-not-at-top
+  from jaxgan.data.base import DataInfo  # pylint: disable=g-import-not-at-top
+  from jaxgan.train.adversarial import AdversarialTrainer  # pylint: disable=g-import-not-at-top
+  config = apply_overrides(load_config_file(os.path.join(ROOT, "configs", config_name + ".py")),
+                           overrides)
+  size, channels = config.data.image_size, config.data.channels
+  info = DataInfo(config.data.name, "images", (size, size, channels), num_classes)
+  trainer = AdversarialTrainer(config, info)
+  state = jax.eval_shape(trainer.init_state, jax.random.PRNGKey(0))
+  n, b = config.n_critic, config.batch_size
+  batch = {"image": jax.ShapeDtypeStruct((n, b, size, size, channels), jnp.float32)}
+  if config.conditional:
+    batch["label"] = jax.ShapeDtypeStruct((n, b), jnp.int32)
+  t = time.perf_counter()
+  cost = jax.jit(trainer.make_step(lambda x: x)).lower(state, batch).cost_analysis()
+  if isinstance(cost, (list, tuple)):
+    cost = cost[0] if cost else {}
+  flops = float(cost.get("flops", 0.0))
+  return {"config": config_name, "overrides": overrides, "num_classes": num_classes,
+          "batch_size": b, "grad_accum_steps": config.grad_accum_steps, "n_critic": n,
+          "lowered_flops_per_step": flops, "flops_per_generated_image": flops / b,
+          "seconds": round(time.perf_counter() - t, 1)}
+
+
 def _devices_run(args, overrides):
   results = []
   for n in [int(x) for x in args.devices.split(",")]:
@@ -174,7 +209,8 @@ def _devices_run(args, overrides):
 
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  parser.add_argument("mode", choices=["devices", "mfu", "_one"])
+  parser.add_argument("mode", choices=["devices", "mfu", "flops", "_one"])
+  parser.add_argument("--num-classes", type=int, default=1000, help="flops mode: classes")
   parser.add_argument("--config", default=None)
   parser.add_argument("--devices", default="1,2,4,8")
   parser.add_argument("--steps", type=int, default=20)
@@ -184,6 +220,9 @@ def main(argv=None):
   if args.mode == "devices":
     args.config = args.config or "biggan_digits"
     _devices_run(args, overrides)
+  elif args.mode == "flops":
+    args.config = args.config or "biggan_imagenet128"
+    print(json.dumps(lowered_flops(args.config, overrides, args.num_classes)), flush=True)
   else:
     args.config = args.config or "biggan_imagenet128"
     result = measure_step(args.config, overrides, args.steps, args.warmup)

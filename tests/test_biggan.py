@@ -84,12 +84,9 @@ def test_imagenet128_configs_follow_the_papers():
 FULL_SIZE_STEPS = os.environ.get("JAXGAN_SLOW_TESTS", "") not in ("", "0")
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param("biggan_imagenet128", marks=pytest.mark.skipif(
-        not FULL_SIZE_STEPS, reason="minutes of CPU (G+D 158M parameters, attention at "
-        "64x64); run with JAXGAN_SLOW_TESTS=1")),
-    "sagan_imagenet128",
-])
+@pytest.mark.skipif(not FULL_SIZE_STEPS, reason="minutes of CPU each (BigGAN-128: 158M "
+                    "parameters, attention at 64x64); run with JAXGAN_SLOW_TESTS=1")
+@pytest.mark.parametrize("name", ["biggan_imagenet128", "sagan_imagenet128"])
 def test_full_size_model_takes_one_step_at_a_tiny_batch(name):
   # The paper's networks at 128x128 and 1000 classes, one G step and one D step on a batch of 2
   # (ImageNet itself is not needed: the step takes any batch of the right shape).
