@@ -15,7 +15,9 @@ def get_config():
   c.data.channels = 1
   c.data.fit = "resize"
   c.generator.base_features = 64
+  c.generator.shared_layers = 3  # of 4 at 32x32: all but the output layer
   c.discriminator.base_features = 64
+  c.discriminator.shared_layers = 3
   c.batch_size = 128
   c.steps = 25000
   c.eval_every = 0

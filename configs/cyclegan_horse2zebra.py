@@ -27,6 +27,7 @@ def get_config():
   c.discriminator.receptive_field = 70
   c.augment.load_size = 286
   c.augment.flip = True
+  c.identity_weight = 0.5
   c.checkpoint_every = 5000
   c.sample_every = 2000
   c.eval_every = 0

@@ -21,7 +21,7 @@ def get_config():
   c.data.image_size = 32
   c.data.channels = 3
   c.batch_size = 16
-  c.steps = 2500
+  c.steps = 1500
   c.loss = "non_saturating"
   c.l1_weight = 100.0  # lambda
   c.gan_weight = 1.0

@@ -214,11 +214,12 @@ def photo_patches(name: str, split: str, size: int) -> np.ndarray:
   """
   if split not in ("train", "test"):
     raise JaxganError(f"the photo data sets have splits 'train' and 'test', got {split!r}")
-  region = photo_regions(_photos()[PHOTO_NAMES.index(name)])[split]
-  if size > region.shape[0]:
-    test_rows = photo_regions(_photos()[0])["test"].shape[0]
+  regions = photo_regions(_photos()[PHOTO_NAMES.index(name)])
+  test_rows = regions["test"].shape[0]
+  if size > test_rows:  # checked for either split: a run must have its test patches
     raise JaxganError(f"photo patches can be at most {test_rows} pixels (the held-out band of "
                       f"the half-resolution photos), got data.image_size={size}")
+  region = regions[split]
   stride = max(size // (4 if split == "train" else 2), 1)
   rows = range(0, region.shape[0] - size + 1, stride)
   cols = range(0, region.shape[1] - size + 1, stride)
@@ -418,15 +419,15 @@ def load(data_config, split: str):
     raise JaxganError(f"data.layout must be one of {LAYOUTS}, got {layout!r}")
   if domain_b not in DOMAIN_B:
     raise JaxganError(f"data.domain_b must be one of {DOMAIN_B}, got {domain_b!r}")
-  if name == "digits_negative":
-    return _digits_negative(data_config, split)
-  if name in ("photos", "photo_colorization", "china_flower"):
-    return _photo_set(name, data_config, split)
   if layout and name != "folder":
     raise JaxganError(f"data.layout={layout!r} is for data.name='folder', not {name!r}")
   if domain_b and not name.startswith("tfds:"):
     raise JaxganError(f"data.domain_b={domain_b!r} is for tfds data sets (data.name='tfds:...'), "
                       f"not {name!r}")
+  if name == "digits_negative":
+    return _digits_negative(data_config, split)
+  if name in ("photos", "photo_colorization", "china_flower"):
+    return _photo_set(name, data_config, split)
   if layout == "side_by_side":
     source = PairedFolderSource(data_config.path, split, data_config.image_size,
                                 data_config.channels, data_config.fit,

@@ -8,7 +8,8 @@ domain's look. The discriminators share their last (high-level) layers for the s
 keep their own first ones. How many layers are shared is set by config; 0 gives two independent
 GANs (the paper's ablation).
 
-The layers are DCGAN's (this library's `dcgan` model) for image sizes 4 * 2^k:
+The layers are DCGAN's (this library's `dcgan` model; convolutions from nn.padded_conv, which
+runs small maps as matrix products) for image sizes 4 * 2^k:
 G: z -> dense to 4x4 -> k fractionally-strided 4x4 convolutions (BN + ReLU, tanh output), k + 1
 layers; D: k strided 4x4 convolutions (LeakyReLU 0.2, BN but on the first) -> one dense logit,
 k + 1 layers. A shared D layer runs once on the two domains' features stacked along the batch,
@@ -23,7 +24,7 @@ import jax.numpy as jnp
 from jaxgan.models.dcgan import _num_blocks
 from jaxgan.nn.basic import compute_dtype
 from jaxgan.nn.instance_norm import has_bias_of_its_own, norm
-from jaxgan.nn.transposed_conv import FractionallyStridedConv
+from jaxgan.nn.padded_conv import Conv, TransposedConv2x
 
 INIT = nn.initializers.normal(0.02)
 
@@ -46,8 +47,8 @@ class GeneratorLayer(nn.Module):
           h.astype(self.dtype))
       h = h.reshape(h.shape[0], 4, 4, self.features)
     else:
-      h = FractionallyStridedConv(self.features, use_bias=bias, kernel_init=INIT,
-                                  dtype=self.dtype)(h)
+      h = TransposedConv2x(self.features, 4, (2, 2), use_bias=bias, kernel_init=INIT,
+                           dtype=self.dtype)(h)
     if last:
       return jnp.tanh(h).astype(jnp.float32)
     return nn.relu(norm(self.norm, train, self.dtype)(h))
@@ -68,9 +69,9 @@ class DiscriminatorLayer(nn.Module):
       h = h.reshape(h.shape[0], -1)
       return nn.Dense(1, kernel_init=INIT, dtype=self.dtype)(h)[:, 0].astype(jnp.float32)
     normed = self.index > 0
-    h = nn.Conv(self.features, (4, 4), strides=(2, 2), padding="SAME", kernel_init=INIT,
-                use_bias=not normed or not has_bias_of_its_own(self.norm), dtype=self.dtype)(
-                    h.astype(self.dtype))
+    h = Conv(self.features, 4, 2, "SAME", kernel_init=INIT,
+             use_bias=not normed or not has_bias_of_its_own(self.norm), dtype=self.dtype)(
+                 h.astype(self.dtype))
     if normed:
       h = norm(self.norm, train, self.dtype)(h)
     return nn.leaky_relu(h, 0.2)

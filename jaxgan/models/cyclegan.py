@@ -17,7 +17,7 @@ import jax.numpy as jnp
 from jaxgan.models.pix2pix import INIT, PatchDiscriminator, patch_output_size
 from jaxgan.nn.basic import compute_dtype
 from jaxgan.nn.instance_norm import has_bias_of_its_own, norm
-from jaxgan.nn.padded_conv import ReflectConv, TransposedConv2x
+from jaxgan.nn.padded_conv import Conv, ReflectConv, TransposedConv2x
 
 NUM_SAMPLINGS = 2
 
@@ -60,8 +60,8 @@ class ResnetGenerator(nn.Module):
     h = nn.relu(norm(self.norm, train, self.dtype)(h))
     for i in range(NUM_SAMPLINGS):
       features *= 2
-      h = nn.Conv(features, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=bias,
-                  kernel_init=INIT, dtype=self.dtype, name=f"down{i}")(h)
+      h = Conv(features, 3, 2, ((1, 1), (1, 1)), use_bias=bias, kernel_init=INIT,
+               dtype=self.dtype, name=f"down{i}")(h)
       h = nn.relu(norm(self.norm, train, self.dtype)(h))
     for i in range(self.num_blocks):
       h = ResidualBlock(self.norm, self.dropout, self.dtype, name=f"block{i}")(h, train)

@@ -3,7 +3,9 @@
 Generator: an encoder of 4x4 stride-2 convolutions (C64-C128-C256-C512-C512-...) down to a 1x1
 bottleneck, and a decoder of 4x4 fractionally-strided convolutions back up, where every decoder
 layer's output is concatenated with the mirrored encoder layer's (the skips that let low-level
-structure, edges and positions, cross directly from input to output). LeakyReLU(0.2) in the
+structure, edges and positions, cross directly from input to output). The up-sampling layers
+are 4x4 stride-2 transposed convolutions (padded_conv.TransposedConv2x, the same function as
+flax's ConvTranspose with SAME padding). LeakyReLU(0.2) in the
 encoder, ReLU in the decoder, no normalisation on the first encoder layer or the bottleneck (a
 1x1 map, which batch norm at batch size 1 zeroes; the reference code leaves it out too), tanh
 output. The generator's noise is dropout (0.5) in the first `dropout_layers` decoder layers.
@@ -27,7 +29,7 @@ import jax.numpy as jnp
 
 from jaxgan.nn.basic import compute_dtype
 from jaxgan.nn.instance_norm import has_bias_of_its_own, norm
-from jaxgan.nn.transposed_conv import FractionallyStridedConv
+from jaxgan.nn.padded_conv import Conv, TransposedConv2x
 
 INIT = nn.initializers.normal(0.02)
 MAX_PATCH_LAYERS = 8
@@ -101,23 +103,22 @@ class UNetGenerator(nn.Module):
       if i > 0:
         h = nn.leaky_relu(h, 0.2)
       normed = 0 < i < downs - 1  # not the first layer, not the 1x1 bottleneck
-      h = nn.Conv(features[i], (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
-                  use_bias=conv_bias or not normed, kernel_init=INIT, dtype=self.dtype,
-                  name=f"down{i}")(h)
+      h = Conv(features[i], 4, 2, ((1, 1), (1, 1)), use_bias=conv_bias or not normed,
+               kernel_init=INIT, dtype=self.dtype, name=f"down{i}")(h)
       if normed:
         h = norm(self.norm, train, self.dtype, name=f"down{i}_norm")(h)
       skips.append(h)
     for layer, i in enumerate(range(downs - 1, 0, -1)):  # decoder, bottleneck first
       h = nn.relu(h)
-      h = FractionallyStridedConv(features[i - 1], use_bias=conv_bias, kernel_init=INIT,
-                                  dtype=self.dtype, name=f"up{i}")(h)
+      h = TransposedConv2x(features[i - 1], 4, (2, 2), use_bias=conv_bias, kernel_init=INIT,
+                           dtype=self.dtype, name=f"up{i}")(h)
       h = norm(self.norm, train, self.dtype, name=f"up{i}_norm")(h)
       if layer < self.dropout_layers and self.dropout > 0:
         h = nn.Dropout(self.dropout, deterministic=not train)(h)
       h = jnp.concatenate([skips[i - 1], h], axis=-1)  # the skip from encoder layer i - 1
     h = nn.relu(h)
-    h = FractionallyStridedConv(self.out_channels, kernel_init=INIT, dtype=self.dtype,
-                                name="up0")(h)
+    h = TransposedConv2x(self.out_channels, 4, (2, 2), kernel_init=INIT, dtype=self.dtype,
+                         name="up0")(h)
     return jnp.tanh(h).astype(jnp.float32)
 
 
@@ -151,9 +152,9 @@ class PatchDiscriminator(nn.Module):
       features = 1 if last else self.base_features * min(2**i, self.max_multiplier)
       normed = 0 < i and not last
       pad = 1 if kernel == 4 else 0
-      h = nn.Conv(features, (kernel, kernel), strides=(stride, stride),
-                  padding=((pad, pad), (pad, pad)), use_bias=conv_bias or not normed,
-                  kernel_init=INIT, dtype=self.dtype, name=f"conv{i}")(h)
+      h = Conv(features, kernel, stride, ((pad, pad), (pad, pad)),
+               use_bias=conv_bias or not normed, kernel_init=INIT, dtype=self.dtype,
+               name=f"conv{i}")(h)
       if not last:
         if normed:
           h = norm(self.norm, train, self.dtype, name=f"conv{i}_norm")(h)

@@ -131,13 +131,8 @@ class CoGANTrainer(pieces.TwoImageTrainer):
 
   def generate_pairs(self, state, z, batch_size: int | None = None):
     """(images A, images B) from the same latents, float numpy in [-1, 1]."""
-    batch_size = batch_size or self.config.eval.batch_size
-    outs_a, outs_b = [], []
-    for start in range(0, len(z), batch_size):
-      a, b = self._generate(state, z[start:start + batch_size])
-      outs_a.append(np.asarray(a))
-      outs_b.append(np.asarray(b))
-    return np.concatenate(outs_a), np.concatenate(outs_b)
+    return pieces.batched(lambda z, _: self._generate(state, z), (np.asarray(z, np.float32),),
+                          batch_size or self.config.eval.batch_size)
 
   def sample_outputs(self, state, num: int, seed: int) -> dict:
     a, b = self.generate_pairs(state, self.latents(jax.random.PRNGKey(seed), num))

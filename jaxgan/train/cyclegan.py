@@ -176,9 +176,9 @@ class CycleGANTrainer(pieces.TwoImageTrainer):
   def translate(self, state, direction: str, images: np.ndarray,
                 batch_size: int | None = None) -> np.ndarray:
     """G_AB ('ab') or G_BA ('ba') on float images in [-1, 1], in batches, as float numpy."""
-    batch_size = batch_size or self.config.eval.batch_size
-    return np.concatenate([np.asarray(self._translate(state, direction, images[i:i + batch_size]))
-                           for i in range(0, len(images), batch_size)])
+    return pieces.batched(lambda x, _: self._translate(state, direction, x),
+                          (np.asarray(images, np.float32),),
+                          batch_size or self.config.eval.batch_size)
 
   def domain_examples(self, domain: str, num: int | None = None, seed: int | None = None,
                       require_test: bool = True) -> dict:

@@ -159,6 +159,29 @@ def psnr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
   return 10.0 * np.log10(1.0 / np.maximum(mse, 1e-10))
 
 
+# ------------------------------------------------------------------ inference in batches
+
+
+def batched(fn, arrays, batch_size: int, pad: bool = True):
+  """fn over the leading axis of `arrays` (a tuple of equally long arrays) in chunks, results
+  concatenated as numpy. With pad, a chunk shorter than batch_size is zero-padded to the next
+  power of two (at most batch_size) and the padding dropped again, so any number of examples
+  runs with a handful of compiled shapes. (Not for functions whose outputs depend on the
+  batch, such as batch norm on the batch's own statistics: pass pad=False.)"""
+  num = len(arrays[0])
+  outs = []
+  for start in range(0, num, batch_size):
+    chunk = [a[start:start + batch_size] for a in arrays]
+    size = len(chunk[0])
+    if pad and size < batch_size:
+      target = min(batch_size, 1 << (size - 1).bit_length())
+      chunk = [np.concatenate([c, np.zeros((target - size,) + c.shape[1:], c.dtype)])
+               for c in chunk]
+    result = fn(*chunk, start // batch_size)
+    outs.append(jax.tree_util.tree_map(lambda r, size=size: np.asarray(r)[:size], result))
+  return jax.tree_util.tree_map(lambda *rs: np.concatenate(rs), *outs)
+
+
 # ------------------------------------------------------------------ pictures
 
 

@@ -133,13 +133,11 @@ class Pix2PixTrainer(pieces.TwoImageTrainer):
   def translate(self, state, inputs: np.ndarray, seed: int = 0,
                 batch_size: int | None = None) -> np.ndarray:
     """G on float inputs in [-1, 1], in batches, as float numpy."""
-    batch_size = batch_size or self.config.eval.batch_size
     key = jax.random.PRNGKey(seed)
-    outs = []
-    for i, start in enumerate(range(0, len(inputs), batch_size)):
-      outs.append(np.asarray(self._translate(state, inputs[start:start + batch_size],
-                                             jax.random.fold_in(key, i))))
-    return np.concatenate(outs)
+    return pieces.batched(
+        lambda x, i: self._translate(state, x, jax.random.fold_in(key, i)),
+        (np.asarray(inputs, np.float32),), batch_size or self.config.eval.batch_size,
+        pad=not self.paper_inference)  # the paper's inference normalises by the batch itself
 
   def sample_outputs(self, state, num: int, seed: int) -> dict:
     """inputs, samples (G's translations) and targets of `num` test examples, uint8."""
