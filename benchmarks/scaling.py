@@ -21,7 +21,8 @@ is per device and the step's total is that times the number of devices. MFU = FL
 device x devices), with the peak taken from DEVICE_PEAK_TFLOPS by device kind and compute
 dtype (dense, no sparsity; vendor data sheets). Data sets that are not on the machine (tfds
 ImageNet, CIFAR-10) are replaced by random batches of the config's shape: the step is the
-config's, only the pixels differ. One JSON object per line on stdout; progress on stderr.
+config's, only the pixels differ (and the stand-in's 10 classes make the class-embedding tables
+smaller, which changes no FLOPs that matter: embeddings are lookups). One JSON object per line on stdout; progress on stderr.
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ from jaxgan.config import apply_overrides, load_config_file
 from jaxgan.data.base import DataInfo
 from jaxgan.train import adversarial
 from jaxgan.train.experiment import Experiment
-from jaxgan.train.state import count_params
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGENET128 = DataInfo("imagenet2012", "images", (128, 128, 3), 1000)
@@ -38,6 +37,10 @@ def config_of(name, **overrides):
 
 def tiny_biggan(**overrides):
   return config_of("biggan_digits", **{**TINY_BIGGAN, **overrides})
+
+
+def count_params(tree) -> int:
+  return int(sum(np.prod(x.shape, dtype=np.int64) for x in jax.tree_util.tree_leaves(tree)))
 
 
 def _param_counts(config, info):
@@ -79,6 +82,16 @@ def test_imagenet128_configs_follow_the_papers():
   assert (s.optimizer.g.lr, s.optimizer.d.lr, s.optimizer.d.b1, s.optimizer.d.b2) == (
       1e-4, 4e-4, 0.0, 0.9)
   assert s.loss == "hinge" and s.generator.attention_resolutions == (32,)
+
+
+@pytest.mark.parametrize("name,info", [
+    ("biggan_digits", DataInfo("digits", "images", (16, 16, 1), 10)),
+    ("sagan_digits", DataInfo("digits", "images", (16, 16, 1), 10)),
+    ("biggan_cifar10", DataInfo("cifar10", "images", (32, 32, 3), 10)),
+])
+def test_small_configs_build(name, info):
+  g_count, d_count, g_vars, _ = _param_counts(config_of(name), info)
+  assert g_count > 0 and d_count > 0 and "spectral" in g_vars
 
 
 FULL_SIZE_STEPS = os.environ.get("JAXGAN_SLOW_TESTS", "") not in ("", "0")

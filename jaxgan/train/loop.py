@@ -17,7 +17,7 @@ from jaxgan import visualize
 from jaxgan.errors import JaxganError
 from jaxgan.train.checkpoints import Checkpointer
 from jaxgan.train.experiment import Experiment
-from jaxgan.train.writers import make_writer
+from jaxgan.train.writers import MultiWriter, make_writer
 
 log = logging.getLogger("jaxgan")
 
@@ -88,7 +88,10 @@ def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True):
     state = experiment.init_state()
   _check_config_file(workdir, config)
   start = int(state.step)
-  writer = make_writer(workdir, tensorboard=tensorboard)
+  # Multi-host: every process computes (steps, grids and scores are collective), process 0
+  # alone writes logs, pictures and scores into the shared workdir.
+  lead = jax.process_index() == 0
+  writer = make_writer(workdir, tensorboard=tensorboard) if lead else MultiWriter([])
   trainer = experiment.trainer
   do_eval = trainer.can_evaluate()
 
@@ -155,13 +158,15 @@ def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True):
       if periodic(step, config.sample_every) or step == config.steps:
         check_finite()
         grid = trainer.sample_grid(state)
-        visualize.save_png(grid, os.path.join(workdir, "samples", f"step_{step:07d}.png"))
+        if lead:
+          visualize.save_png(grid, os.path.join(workdir, "samples", f"step_{step:07d}.png"))
         writer.write_images(step, {"samples": grid[None]})
       if do_eval and (periodic(step, config.eval_every) or step == config.steps):
         check_finite()
         scores = trainer.evaluate(state)
         writer.write_scalars(step, {f"eval/{k}": v for k, v in scores.items()})
-        _append_json(os.path.join(workdir, "eval.jsonl"), {"step": step, **scores})
+        if lead:
+          _append_json(os.path.join(workdir, "eval.jsonl"), {"step": step, **scores})
       if periodic(step, config.checkpoint_every) or step == config.steps:
         save(step)
       if stop_signal:
