@@ -5,6 +5,7 @@ A checkpoint of this pytree (plus the data iterator's position) resumes a run ex
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import flax.struct
@@ -69,4 +70,4 @@ def split_collections(variables):
 
 
 def count_params(tree) -> int:
-  return int(sum(jnp.size(x) for x in jax.tree_util.tree_leaves(tree)))
+  return int(sum(math.prod(x.shape) for x in jax.tree_util.tree_leaves(tree)))
