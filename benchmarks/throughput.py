@@ -9,6 +9,9 @@ update) and real images consumed/sec = batch_size * n_critic / median step time.
 Configs whose data is not on this machine (tfds / folders) run on a stand-in of the same shape:
 the embedded digits resized to the config's image size and channels (override data.name=digits,
 reported in config_overrides and data). The networks, batch and step are the config's.
+pix2pix / CycleGAN configs get a stand-in of their own format instead (see translation_stand_in:
+a side-by-side A|B folder, or trainA/ trainB/ folders, of crops of the two bundled photos); for
+them images/sec counts training examples (one input/target pair, or one image of each domain).
 
 Each step is also timed in CPU seconds (time.process_time, all threads of the process): run
 under `taskset -c 0` (one core, one thread on both sides) that is the work a step costs,
@@ -50,7 +53,9 @@ from jaxgan.train.experiment import Experiment  # pylint: disable=wrong-import-p
 EMBEDDED_CONFIGS = ("gan_ring8", "gan_grid25", "gan_digits", "cgan_digits", "dcgan_digits",
                     "wgan_digits", "wgan_gp_grid25", "wgan_gp_digits")
 REAL_DATA_CONFIGS = ("dcgan_mnist", "dcgan_celeba64", "wgan_gp_cifar10")
-DEFAULT_CONFIGS = EMBEDDED_CONFIGS + REAL_DATA_CONFIGS
+# pix2pix and CycleGAN at 256x256 (the papers' facades and horse2zebra set-ups, batch 1).
+TRANSLATION_CONFIGS = ("pix2pix_facades", "cyclegan_horse2zebra")
+DEFAULT_CONFIGS = EMBEDDED_CONFIGS + REAL_DATA_CONFIGS + TRANSLATION_CONFIGS
 TORCH_CONFIG = "dcgan_digits"
 
 
@@ -72,6 +77,15 @@ def load(name: str, overrides: dict[str, str]):
     description = f"embedded {data.name}"
   elif data.name == "digits":
     description = (f"embedded digits at {data.image_size}x{data.image_size}x{data.channels}")
+  elif config.trainer in ("pix2pix", "cyclegan", "cogan"):
+    stand_in = translation_stand_in(config)
+    apply_overrides(config, stand_in)
+    applied.update(stand_in)
+    kind = ("side-by-side A|B" if stand_in["data.layout"] == "side_by_side" else
+            "trainA/trainB")
+    description = (f"stand-in: a {kind} folder of crops of the two bundled photos at "
+                   f"{data.image_size}x{data.image_size}x{data.channels} (the config's data "
+                   f"is not read)")
   else:
     original = data.name
     apply_overrides(config, {"data.name": "digits"})
@@ -79,6 +93,35 @@ def load(name: str, overrides: dict[str, str]):
     description = (f"stand-in: embedded digits resized to {data.image_size}x{data.image_size}x"
                    f"{data.channels} (the config's {original} is not read)")
   return config, applied, description
+
+
+def translation_stand_in(config) -> dict[str, str]:
+  """Overrides that point a pix2pix / CycleGAN / CoGAN config at data of its own format made
+  here from scikit-learn's two photos (china.jpg, flower.jpg): a side-by-side A|B folder (paired)
+  or a trainA/trainB folder (unpaired) of 4 image_size crops, in a temporary folder."""
+  import tempfile  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  from sklearn.datasets import load_sample_images  # pylint: disable=g-import-not-at-top
+  size = config.data.image_size
+  china, flower = (Image.fromarray(p) for p in load_sample_images().images)
+  crops = lambda photo: [np.asarray(photo.crop((x, 0, x + photo.height, photo.height)).resize(
+      (size, size), Image.Resampling.BICUBIC)) for x in (0, 71, 142, 213)]
+  root = tempfile.mkdtemp(prefix="jaxgan_bench_")
+  import atexit  # pylint: disable=g-import-not-at-top
+  import shutil  # pylint: disable=g-import-not-at-top
+  atexit.register(shutil.rmtree, root, ignore_errors=True)
+  if config.trainer == "pix2pix":
+    for i, (a, b) in enumerate(zip(crops(china), crops(flower))):
+      Image.fromarray(np.concatenate([a, b], axis=1)).save(os.path.join(root, f"{i}.png"))
+    return {"data.name": "folder", "data.path": root, "data.layout": "side_by_side",
+            "data.domain_b": ""}
+  for domain, photo in (("A", china), ("B", flower)):
+    os.makedirs(os.path.join(root, "train" + domain))
+    for i, crop in enumerate(crops(photo)):
+      Image.fromarray(crop).save(os.path.join(root, "train" + domain, f"{i}.png"))
+  return {"data.name": "folder", "data.path": root, "data.layout": "unpaired",
+          "data.domain_b": ""}
 
 
 def _count(tree) -> int:
