@@ -1,7 +1,7 @@
 """The figures and pictures of docs/translation.md, from trained workdirs.
 
   /work/venv/bin/python docs/translation_figures.py pix2pix RUN_CGAN_L1 RUN_L1 RUN_CGAN
-  /work/venv/bin/python docs/translation_figures.py cyclegan_digits RUN
+  /work/venv/bin/python docs/translation_figures.py cyclegan_digits RUN [--suffix _identity]
   /work/venv/bin/python docs/translation_figures.py cyclegan_photos RUN
   /work/venv/bin/python docs/translation_figures.py cogan RUN
 
@@ -86,7 +86,7 @@ def cyclegan_digits(args):
   print(json.dumps({"step": step, **scores}))
   ab, ba = trainer.translate(state, "ab", a), trainer.translate(state, "ba", b)
   _save(pieces.rows_picture([a, ab, -a, b, ba, -b], groups=2),
-        os.path.join(args.out_dir, "cyclegan_digits.png"))
+        os.path.join(args.out_dir, f"cyclegan_digits{args.suffix}.png"))
 
 
 def cyclegan_photos(args):
@@ -97,6 +97,20 @@ def cyclegan_photos(args):
   a = translation.photo_patches("china", "test", size)
   b = translation.photo_patches("flower", "test", size)
   scores = trainer.evaluate(state)
+  # The same on the training patches (every 8th), and how varied G_AB's outputs are (mean
+  # per-pixel std over the patches, 0-1 scale) against real flower patches: a collapse shows.
+  train_a = translation.photo_patches("china", "train", size)[::8]
+  train_b = translation.photo_patches("flower", "train", size)[::8]
+  ab_train = trainer.translate(state, "ab", train_a)
+  ba_train = trainer.translate(state, "ba", train_b)
+  ab_test = trainer.translate(state, "ab", a)
+  scores.update(
+      train_cycle_l1_a=float(np.mean(pieces.l1_01(trainer.translate(state, "ba", ab_train),
+                                                  train_a))),
+      train_cycle_l1_b=float(np.mean(pieces.l1_01(trainer.translate(state, "ab", ba_train),
+                                                  train_b))),
+      spread_ab_test=float(ab_test.std(axis=0).mean() / 2),
+      spread_real_b_test=float(b.std(axis=0).mean() / 2))
   print(json.dumps({"step": step, **scores}))
   pick_a = np.linspace(0, len(a) - 1, args.rows).round().astype(int)
   pick_b = np.linspace(0, len(b) - 1, args.rows).round().astype(int)
@@ -124,6 +138,7 @@ def main():
   parser.add_argument("workdirs", nargs="+")
   parser.add_argument("--rows", type=int, default=8)
   parser.add_argument("--out-dir", default=os.path.join(HERE, "images"))
+  parser.add_argument("--suffix", default="", help="appended to the picture's file name")
   args = parser.parse_args()
   want = 3 if args.figure == "pix2pix" else 1
   if len(args.workdirs) != want:

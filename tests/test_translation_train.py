@@ -331,3 +331,45 @@ def test_tfds_two_domains(tmp_path):
     with pytest.raises(JaxganError) as excinfo:
       _data("tfds:mnist", domain_b="split", data_dir=str(tmp_path), image_size=8, channels=1)
     _one_line(excinfo, "needs data.train_split_b")
+
+
+# ---------------------------------------------------------------- 8 devices == 1 device
+
+_DEVICES_SCRIPT = """
+import sys
+import jax, numpy as np
+sys.path.insert(0, {tests!r})
+from test_translation_train import cyclegan_two_steps
+np.savez(sys.argv[1], len(jax.devices()), *cyclegan_two_steps())
+"""
+
+
+def cyclegan_two_steps():
+  """CycleGAN's state after two SGD steps of a batch of 8 (one example per device on 8)."""
+  from jaxgan.config import optimizer_config  # pylint: disable=g-import-not-at-top
+  config = make_config("cyclegan_digits", **{**CYCLEGAN, "batch_size": 8})
+  with config.unlocked():
+    config.optimizer.g = optimizer_config("sgd", lr=0.1)
+    config.optimizer.d = optimizer_config("sgd", lr=0.1)
+  experiment = Experiment(config)
+  state, iterator = experiment.init_state(), experiment.train_iterator()
+  for _ in range(2):
+    state, _ = experiment.train_step(state, experiment.next_batch(iterator))
+  return [np.asarray(x) for x in jax.tree_util.tree_leaves(jax.device_get(state))]
+
+
+def test_cyclegan_on_8_devices_equals_1(tmp_path):
+  """The batch sharded over 8 forced CPU devices: the same G/D updates and history pools."""
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  script = tmp_path / "eight.py"
+  script.write_text(_DEVICES_SCRIPT.format(tests=os.path.dirname(os.path.abspath(__file__))))
+  out = tmp_path / "eight.npz"
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
+  subprocess.run([sys.executable, str(script), str(out)], check=True, env=env, cwd=REPO)
+  one = cyclegan_two_steps()
+  with np.load(out) as eight:
+    assert int(eight["arr_0"]) == 8
+    leaves = [eight[f"arr_{i + 1}"] for i in range(len(one))]
+  for x, y in zip(one, leaves):
+    np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
