@@ -134,8 +134,8 @@ def _cmd_evaluate(args):
   kwargs = _truncation_kwargs(experiment, args.truncation)
   if not experiment.trainer.can_evaluate():
     from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
-    raise JaxganError(f"no metrics are defined for data set {experiment.info.name!r} yet "
-                      "(evaluation covers ring8, grid25 and digits)")
+    raise JaxganError(f"no metrics are defined for data set {experiment.info.name!r} with the "
+                      f"{experiment.config.trainer} trainer yet")
   scores = {"step": step, **experiment.trainer.evaluate(state, args.num_samples or None,
                                                         **kwargs)}
   line = json.dumps(scores)
