@@ -114,7 +114,7 @@ def measure_step(config_name: str, overrides: dict[str, str], steps: int, warmup
   state = experiment.init_state()
   batch = _random_batch(experiment)
   t0 = time.perf_counter()
-  compiled = experiment.train_step.lower(state, batch).compile()
+  compiled = experiment.step_fn(1).lower(state, batch).compile()
   compile_s = time.perf_counter() - t0
   cost = compiled.cost_analysis()
   if isinstance(cost, (list, tuple)):  # older jax: one dict per computation
@@ -164,6 +164,7 @@ def lowered_flops(config_name: str, overrides: dict[str, str], num_classes: int)
   from jaxgan.config import apply_overrides, load_config_file  # pylint: disable=g-import-not-at-top
   from jaxgan.data.base import DataInfo  # pylint: disable=g-import-not-at-top
   from jaxgan.train.adversarial import AdversarialTrainer  # pylint: disable=g-import-not-at-top
+  from jaxgan.train.phases import compose_step  # pylint: disable=g-import-not-at-top
   config = apply_overrides(load_config_file(os.path.join(ROOT, "configs", config_name + ".py")),
                            overrides)
   size, channels = config.data.image_size, config.data.channels
@@ -175,7 +176,9 @@ def lowered_flops(config_name: str, overrides: dict[str, str], num_classes: int)
   if config.conditional:
     batch["label"] = jax.ShapeDtypeStruct((n, b), jnp.int32)
   t = time.perf_counter()
-  cost = jax.jit(trainer.make_step(lambda x: x)).lower(state, batch).cost_analysis()
+  phases = trainer.phases(lambda x: x)
+  step = compose_step(phases, trainer.step_variant(phases, 1), trainer.num_keys)
+  cost = jax.jit(step).lower(state, batch).cost_analysis()
   if isinstance(cost, (list, tuple)):
     cost = cost[0] if cost else {}
   flops = float(cost.get("flops", 0.0))

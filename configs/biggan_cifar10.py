@@ -32,7 +32,7 @@ def get_config():
   c.discriminator = ml_collections.ConfigDict(dict(
       ch=64, channel_multipliers=(4, 4, 4, 4), downsample=(True, True, False, False),
       attention_resolutions=(), spectral_norm=True, init="orthogonal"))
-  c.eval_every = 0
+  c.evals = ml_collections.ConfigDict()  # no evaluator for this data set yet
   c.sample_every = 1000
   c.checkpoint_every = 5000
   return c

@@ -27,7 +27,7 @@ def get_config():
   c.n_critic = 2
   c.steps = 1500
   c.loss = "hinge"
-  c.ortho_reg = 1e-4
+  c.g_terms.ortho_reg = dict(weight=1e-4)
   c.optimizer.g = optimizer_config("adam", lr=2e-4, b1=0.0, b2=0.999, eps=1e-6)
   c.optimizer.d = optimizer_config("adam", lr=8e-4, b1=0.0, b2=0.999, eps=1e-6)
   # The paper averages over ~10k of 200k+ steps (decay 0.9999 from step 20k); scaled to this
@@ -42,7 +42,7 @@ def get_config():
       attention_resolutions=(8,), spectral_norm=True, init="orthogonal"))
   c.checkpoint_every = 750
   c.sample_every = 500
-  c.eval_every = 0
+  c.evals.digits = dict(every=0)
   c.eval.num_samples = 1000
   c.log_every = 100
   return c

@@ -32,7 +32,7 @@ def get_config():
   c.n_critic = 2
   c.steps = 250000
   c.loss = "hinge"
-  c.ortho_reg = 1e-4
+  c.g_terms.ortho_reg = dict(weight=1e-4)
   c.optimizer.g = optimizer_config("adam", lr=1e-4, b1=0.0, b2=0.999, eps=1e-6)
   c.optimizer.d = optimizer_config("adam", lr=4e-4, b1=0.0, b2=0.999, eps=1e-6)
   c.ema = ml_collections.ConfigDict(dict(decay=0.9999, start=20000))
@@ -45,7 +45,7 @@ def get_config():
       attention_resolutions=(64,), spectral_norm=True, init="orthogonal"))
   c.checkpoint_every = 2000
   c.sample_every = 2000
-  c.eval_every = 0
+  c.evals = ml_collections.ConfigDict()  # no evaluator for this data set yet
   c.log_every = 100
   c.eval.batch_size = 256
   return c

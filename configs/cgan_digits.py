@@ -34,7 +34,7 @@ def get_config():
            act="leaky_relu"))
   c.checkpoint_every = 1000
   c.sample_every = 1000
-  c.eval_every = 2000
+  c.evals.digits = dict(every=2000)
   c.eval.num_samples = 1000
   c.log_every = 200
   return c

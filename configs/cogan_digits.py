@@ -31,7 +31,7 @@ def get_config():
                                                    norm="batch"))
   c.checkpoint_every = 1000
   c.sample_every = 500
-  c.eval_every = 1000
+  c.evals.coupling = dict(every=1000)
   c.eval.num_samples = 1000
   c.log_every = 100
   return c

@@ -4,6 +4,8 @@ Prepare it once: tfds build mnist --file_format=array_record. Domain A is the fi
 train split, domain B the negatives of the second half; 28x28 resized to 32x32.
 """
 
+import ml_collections
+
 from configs import cogan_digits
 
 
@@ -20,7 +22,7 @@ def get_config():
   c.discriminator.shared_layers = 3
   c.batch_size = 128
   c.steps = 25000
-  c.eval_every = 0
+  c.evals = ml_collections.ConfigDict()  # no evaluator for this data set yet
   c.sample_every = 1000
   c.checkpoint_every = 2500
   return c

@@ -40,6 +40,6 @@ def get_config():
   c.augment = ml_collections.ConfigDict(dict(load_size=0, flip=False))
   c.checkpoint_every = 500
   c.sample_every = 250
-  c.eval_every = 500
+  c.evals.cycle = dict(every=500)
   c.log_every = 50
   return c

@@ -30,7 +30,7 @@ def get_config():
   c.identity_weight = 0.5
   c.checkpoint_every = 5000
   c.sample_every = 2000
-  c.eval_every = 0
+  c.evals.cycle = dict(every=0)
   c.eval.num_samples = 120
   c.eval.batch_size = 8
   c.log_every = 100

@@ -25,7 +25,7 @@ def get_config():
   c.discriminator = ml_collections.ConfigDict(dict(base_features=32, norm="batch"))
   c.checkpoint_every = 1000
   c.sample_every = 500
-  c.eval_every = 1000
+  c.evals.digits = dict(every=1000)
   c.eval.num_samples = 1000
   c.log_every = 100
   return c

@@ -1,5 +1,7 @@
 """DCGAN on MNIST from tfds (prepare it first: see the README), padded/resized to 32x32."""
 
+import ml_collections
+
 from configs import dcgan_digits
 
 
@@ -13,7 +15,7 @@ def get_config():
   c.discriminator.base_features = 64
   c.batch_size = 128
   c.steps = 20000
-  c.eval_every = 0
+  c.evals = ml_collections.ConfigDict()  # no evaluator for this data set yet
   c.sample_every = 1000
   c.checkpoint_every = 2000
   return c

@@ -26,7 +26,7 @@ def get_config():
       dict(hidden=(240, 240), act="leaky_relu", maxout_pieces=5, dropout=0.5))
   c.checkpoint_every = 1000
   c.sample_every = 1000
-  c.eval_every = 2000
+  c.evals.digits = dict(every=2000)
   c.eval.num_samples = 1000
   c.log_every = 200
   return c

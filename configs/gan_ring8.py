@@ -24,6 +24,6 @@ def get_config():
       dict(hidden=(200, 200, 200), act="leaky_relu", maxout_pieces=5, dropout=0.0))
   c.checkpoint_every = 2000
   c.sample_every = 2000
-  c.eval_every = 2000
+  c.evals.modes = dict(every=2000)
   c.log_every = 500
   return c

@@ -30,7 +30,7 @@ def get_config():
   c.augment.flip = True
   c.checkpoint_every = 4000
   c.sample_every = 2000
-  c.eval_every = 0
+  c.evals.translation = dict(every=0)
   c.eval.batch_size = 16
   c.log_every = 100
   return c

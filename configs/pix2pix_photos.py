@@ -37,6 +37,6 @@ def get_config():
   c.augment = ml_collections.ConfigDict(dict(load_size=0, flip=True))
   c.checkpoint_every = 500
   c.sample_every = 500
-  c.eval_every = 500
+  c.evals.translation = dict(every=500)
   c.log_every = 100
   return c

@@ -34,7 +34,7 @@ def get_config():
       attention_resolutions=(8,), spectral_norm=True, init="glorot"))
   c.checkpoint_every = 1000
   c.sample_every = 500
-  c.eval_every = 1000
+  c.evals.digits = dict(every=1000)
   c.eval.num_samples = 1000
   c.log_every = 100
   return c

@@ -39,7 +39,7 @@ def get_config():
       attention_resolutions=(32,), spectral_norm=True, init="glorot"))
   c.checkpoint_every = 5000
   c.sample_every = 5000
-  c.eval_every = 0
+  c.evals = ml_collections.ConfigDict()  # no evaluator for this data set yet
   c.log_every = 100
   c.sample_grid = 8
   return c

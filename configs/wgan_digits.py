@@ -14,6 +14,6 @@ def get_config():
   c.optimizer.g = optimizer_config("rmsprop", lr=5e-5, decay=0.9, eps=1e-8)
   c.optimizer.d = optimizer_config("rmsprop", lr=5e-5, decay=0.9, eps=1e-8)
   c.steps = 1500
-  c.eval_every = 150  # the curve of docs/quality.md: the estimate against sample quality
+  c.evals.digits.every = 150  # the curve of docs/quality.md: the estimate against sample quality
   c.sample_every = 500
   return c

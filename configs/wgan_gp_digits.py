@@ -10,7 +10,7 @@ def get_config():
   c = dcgan_digits.get_config()
   c.paper = "wgan_gp"
   c.loss = "wasserstein"
-  c.gradient_penalty = 10.0
+  c.d_terms.gradient_penalty = dict(weight=10.0)
   c.n_critic = 5
   c.discriminator.norm = "layer"
   c.optimizer.g = optimizer_config("adam", lr=1e-4, b1=0.5, b2=0.9)

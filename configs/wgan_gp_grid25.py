@@ -18,12 +18,12 @@ def get_config():
   c.paper = "wgan_gp"
   c.data.name = "grid25"
   c.loss = "wasserstein"
-  c.gradient_penalty = 1.0
+  c.d_terms.gradient_penalty = dict(weight=1.0)
   c.n_critic = 5
   c.steps = 3000
   c.checkpoint_every = 1000
   c.sample_every = 1000
-  c.eval_every = 1000
+  c.evals.modes = dict(every=1000)
   c.generator = ml_collections.ConfigDict(dict(hidden=(256, 256, 256), act="relu"))
   c.discriminator = ml_collections.ConfigDict(
       dict(hidden=(256, 256, 256), act="relu", maxout_pieces=0, dropout=0.0))

@@ -58,8 +58,8 @@ def pix2pix(args):
   figures = {"num_test": len(inputs)}
 
   def measures(images):
-    return {"l1": float(np.mean(pieces.l1_01(images, targets))),
-            "psnr": float(np.mean(pieces.psnr(images, targets))),
+    return {"l1": float(np.mean(evaluators.l1_01(images, targets))),
+            "psnr": float(np.mean(evaluators.psnr(images, targets))),
             "chroma": chroma(images)}
 
   outputs = {}
@@ -105,9 +105,9 @@ def cyclegan_photos(args):
   ba_train = trainer.translate(state, "ba", train_b)
   ab_test = trainer.translate(state, "ab", a)
   scores.update(
-      train_cycle_l1_a=float(np.mean(pieces.l1_01(trainer.translate(state, "ba", ab_train),
+      train_cycle_l1_a=float(np.mean(evaluators.l1_01(trainer.translate(state, "ba", ab_train),
                                                   train_a))),
-      train_cycle_l1_b=float(np.mean(pieces.l1_01(trainer.translate(state, "ab", ba_train),
+      train_cycle_l1_b=float(np.mean(evaluators.l1_01(trainer.translate(state, "ab", ba_train),
                                                   train_b))),
       spread_ab_test=float(ab_test.std(axis=0).mean() / 2),
       spread_real_b_test=float(b.std(axis=0).mean() / 2))

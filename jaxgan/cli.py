@@ -20,15 +20,19 @@ def _parser():
   train.add_argument("--workdir", required=True)
   train.add_argument("--no-tensorboard", action="store_true",
                      help="write JSONL and console logs only, even where TensorFlow is installed")
-  sample = sub.add_parser("sample", help="write samples of the latest checkpoint to an .npz")
+  sample = sub.add_parser("sample", help="write samples of a checkpoint to an .npz")
   sample.add_argument("--workdir", required=True)
+  sample.add_argument("--step", type=int, default=None,
+                      help="the checkpoint to sample (default: the latest)")
   sample.add_argument("--num", type=int, required=True)
   sample.add_argument("--out", required=True, help="FILE.npz")
   sample.add_argument("--seed", type=int, default=0)
   sample.add_argument("--truncation", type=float, default=None, metavar="T",
                       help="BigGAN's truncation trick: resample latent values beyond +-T")
-  evaluate = sub.add_parser("evaluate", help="score the latest checkpoint; one JSON line")
+  evaluate = sub.add_parser("evaluate", help="score a checkpoint; one JSON line")
   evaluate.add_argument("--workdir", required=True)
+  evaluate.add_argument("--step", type=int, default=None,
+                        help="the checkpoint to score (default: the latest)")
   evaluate.add_argument("--num-samples", type=int, default=0,
                         help="samples to score (default: the config's eval.num_samples)")
   evaluate.add_argument("--truncation", type=float, default=None, metavar="T",
@@ -62,8 +66,9 @@ def _quiet_libraries():
     logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _load_workdir(workdir: str):
-  """The config a workdir was trained with, its experiment and its latest train state."""
+def _load_workdir(workdir: str, step: int | None = None):
+  """The config a workdir was last trained with, its experiment and the train state of
+  checkpoint `step` (default the latest), on this machine's devices."""
   from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
   from jaxgan.train.checkpoints import Checkpointer  # pylint: disable=g-import-not-at-top
   from jaxgan.train.experiment import Experiment  # pylint: disable=g-import-not-at-top
@@ -79,9 +84,9 @@ def _load_workdir(workdir: str):
     raise JaxganError(f"{path} is not a readable config: {e}") from e
   experiment = Experiment(config)
   checkpointer = Checkpointer(workdir, config.keep_checkpoints)
-  step = checkpointer.latest_step()
-  if step is None:
+  if checkpointer.latest_step() is None:
     raise JaxganError(f"{workdir} has no checkpoint yet")
+  step = checkpointer.latest_step() if step is None else step
   state = checkpointer.restore(step, experiment.abstract_state)
   checkpointer.close()
   return config, experiment, state, step
@@ -103,12 +108,12 @@ def _cmd_sample(args):
   if not args.out.endswith(".npz"):
     raise JaxganError(f"--out must name an .npz file, got {args.out}")
   _check_truncation(args.truncation)
-  _, experiment, state, _ = _load_workdir(args.workdir)
-  kwargs = _truncation_kwargs(experiment, args.truncation)
-  out = experiment.trainer.sample_outputs(state, args.num, args.seed, **kwargs)
+  _, experiment, state, step = _load_workdir(args.workdir, args.step)
+  _check_truncation_supported(experiment, args.truncation)
+  out = experiment.trainer.sample_outputs(state, args.num, args.seed, args.truncation)
   os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
   np.savez(args.out, **out)
-  print(f"wrote {args.num} samples to {args.out}", file=sys.stderr)
+  print(f"wrote {args.num} samples of step {step} to {args.out}", file=sys.stderr)
 
 
 def _check_truncation(truncation):
@@ -117,27 +122,26 @@ def _check_truncation(truncation):
     raise JaxganError(f"--truncation must be > 0, got {truncation}")
 
 
-def _truncation_kwargs(experiment, truncation) -> dict:
-  """{'truncation': T} for trainers whose generators take it; an error for the others."""
-  if truncation is None:
-    return {}
-  if not getattr(experiment.trainer, "supports_truncation", False):
+def _check_truncation_supported(experiment, truncation):
+  if truncation is not None and not experiment.trainer.supports_truncation:
     from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
     raise JaxganError(f"--truncation is not supported by the {experiment.config.trainer!r} "
                       "trainer's models")
-  return {"truncation": truncation}
 
 
 def _cmd_evaluate(args):
+  from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
   _check_truncation(args.truncation)
-  _, experiment, state, step = _load_workdir(args.workdir)
-  kwargs = _truncation_kwargs(experiment, args.truncation)
-  if not experiment.trainer.can_evaluate():
-    from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
-    raise JaxganError(f"no metrics are defined for data set {experiment.info.name!r} with the "
-                      f"{experiment.config.trainer} trainer yet")
-  scores = {"step": step, **experiment.trainer.evaluate(state, args.num_samples or None,
-                                                        **kwargs)}
+  if args.num_samples < 0:
+    raise JaxganError(f"--num-samples must be >= 1, got {args.num_samples}")
+  _, experiment, state, step = _load_workdir(args.workdir, args.step)
+  _check_truncation_supported(experiment, args.truncation)
+  if not experiment.evaluators:
+    raise JaxganError(f"the config of {args.workdir} declares no evaluators (config.evals); "
+                      f"none are defined for data set {experiment.info.name!r} with the "
+                      f"{experiment.config.trainer!r} trainer yet")
+  scores = {"step": step, **experiment.evaluate(state, args.num_samples or None,
+                                                args.truncation)}
   line = json.dumps(scores)
   with open(os.path.join(args.workdir, "evaluation.json"), "w", encoding="utf-8") as f:
     f.write(line + "\n")

@@ -41,16 +41,20 @@ def base_config() -> ml_collections.ConfigDict:
   c.batch_size = 64  # global, over all devices and processes
   c.grad_accum_steps = 1  # micro-batches per update (batch_size must divide evenly)
   c.n_critic = 1  # discriminator updates per generator update, each on its own real batch
+  # WGAN's schedule: `iterations` critic updates for the first `first` generator iterations and
+  # every `every`-th (0: never), n_critic otherwise; iterations 0: off.
+  c.critic_boost = ml_collections.ConfigDict(dict(iterations=0, first=0, every=0))
   c.latent_dim = 100
   c.conditional = False  # feed the data set's labels to G and D (CGAN)
   c.compute_dtype = "float32"  # or 'bfloat16': params and optimiser state stay float32
 
   c.loss = "non_saturating"
-  c.gradient_penalty = 0.0  # WGAN-GP's lambda
-  c.r1_gamma = 0.0
-  c.drift = 0.0  # ProGAN's epsilon_drift
+  # Penalties and regularisers (jaxgan.train.terms): name -> dict(weight=..., every=1), e.g.
+  # d_terms.gradient_penalty (WGAN-GP's lambda), d_terms.r1 (weight gamma/2), d_terms.drift
+  # (ProGAN's epsilon), g_terms.ortho_reg (BigGAN's beta). every > 1: lazy, in its own phase.
+  c.d_terms = ml_collections.ConfigDict()
+  c.g_terms = ml_collections.ConfigDict()
   c.clip_value = 0.0  # WGAN's weight clipping c
-  c.ortho_reg = 0.0  # BigGAN's orthogonal regularisation of G, beta (1e-4 in the paper)
 
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.g = optimizer_config()
@@ -72,9 +76,15 @@ def base_config() -> ml_collections.ConfigDict:
 
   c.checkpoint_every = 1000
   c.keep_checkpoints = 3
+  # Also keep the checkpoint with the best value of this evaluation score (e.g. 'fd'; with
+  # keep_best_mode 'min' or 'max'), whatever keep_checkpoints deletes; '' for none.
+  c.keep_best = ""
+  c.keep_best_mode = "min"
   c.sample_every = 1000
-  c.eval_every = 0  # 0: evaluate only at the end
   c.log_every = 100
+  # Evaluators (jaxgan.train.evaluators): name -> dict(type=name, every=0, num_samples=...);
+  # every 0: at the end of training only. `jaxgan evaluate` runs them all.
+  c.evals = ml_collections.ConfigDict()
   c.eval = ml_collections.ConfigDict(dict(num_samples=2500, batch_size=500))
   c.sample_grid = 8  # the fixed-noise PNG grid is sample_grid x sample_grid
   # BigGAN's standing statistics: before sampling, G's batch-norm statistics are recomputed as
@@ -90,6 +100,9 @@ def base_config() -> ml_collections.ConfigDict:
   # FSDP-style: shard parameters and optimiser state over the 'data' axis instead of
   # replicating them (for models that do not fit on one device).
   c.shard_params = False
+  # Convolution implementation (jaxgan.nn.backend): 'auto' uses the CPU workarounds on the
+  # CPU only; 'xla' or 'cpu_workarounds' force one.
+  c.conv_impl = "auto"
   return c
 
 
@@ -189,8 +202,14 @@ def validate(config, num_devices: int, num_processes: int = 1):
   for key in ("steps", "batch_size", "grad_accum_steps", "n_critic", "latent_dim",
               "checkpoint_every", "log_every", "keep_checkpoints"):
     need(config[key] >= 1, f"{key} must be >= 1, got {config[key]}")
-  for key in ("sample_every", "eval_every"):
-    need(config[key] >= 0, f"{key} must be >= 0, got {config[key]}")
+  need(config.sample_every >= 0, f"sample_every must be >= 0, got {config.sample_every}")
+  need(config.conv_impl in ("auto", "xla", "cpu_workarounds"),
+       f"conv_impl must be 'auto', 'xla' or 'cpu_workarounds', got {config.conv_impl!r}")
+  need(config.keep_best_mode in ("min", "max"),
+       f"keep_best_mode must be 'min' or 'max', got {config.keep_best_mode!r}")
+  boost = config.critic_boost
+  need(boost.iterations >= 0 and boost.first >= 0 and boost.every >= 0,
+       f"critic_boost values must be >= 0, got {dict(boost)}")
   need(config.compute_dtype in ("float32", "bfloat16"),
        f"compute_dtype must be float32 or bfloat16, got {config.compute_dtype!r}")
   need(config.data.fit in ("center_crop", "resize"),
@@ -201,7 +220,6 @@ def validate(config, num_devices: int, num_processes: int = 1):
   need((b // k) % num_devices == 0,
        f"batch_size {b} (micro-batch {b // k}) is not divisible by the {num_devices} devices")
   need(b % num_processes == 0, f"batch_size {b} is not divisible by the {num_processes} processes")
-  need(config.get("ortho_reg", 0.0) >= 0, f"ortho_reg must be >= 0, got {config.get('ortho_reg')}")
   need(config.get("standing_stats", 0) >= 0,
        f"standing_stats must be >= 0, got {config.get('standing_stats')}")
   distributed = config.get("distributed")

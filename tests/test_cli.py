@@ -46,7 +46,6 @@ TINY_DIGITS = [  # dcgan_digits
     "--config.sample_grid=2",
     "--config.log_every=1",
     "--config.sample_every=0",
-    "--config.eval_every=0",
 ]
 TINY_CGAN = [  # cgan_digits
     "--config.batch_size=8",
@@ -62,7 +61,6 @@ TINY_CGAN = [  # cgan_digits
     "--config.sample_grid=2",
     "--config.log_every=1",
     "--config.sample_every=0",
-    "--config.eval_every=0",
 ]
 
 

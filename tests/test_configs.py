@@ -91,7 +91,7 @@ def tiny_overrides(config) -> dict[str, str]:
   """--config.KEY=VALUE overrides that shrink `config` to a 2-step, few-second run."""
   overrides = {
       "steps": "2", "batch_size": "8", "latent_dim": "8", "checkpoint_every": "1",
-      "sample_every": "1", "log_every": "1", "eval_every": "0", "eval.num_samples": "20",
+      "sample_every": "1", "log_every": "1", "eval.num_samples": "20",
       "eval.batch_size": "4", "sample_grid": "2", "ema.start": "0",
   }
   if config.n_critic > 2:
@@ -205,7 +205,7 @@ def test_gan_ring8_smoke_run_covers_the_ring(tmp_path):
       "--no-tensorboard", "--config.seed=0", "--config.steps=2500", "--config.batch_size=128",
       "--config.generator.hidden=(128, 128, 128)", "--config.discriminator.hidden=(128, 128)",
       "--config.optimizer.g.lr=3e-4", "--config.optimizer.d.lr=3e-4",
-      "--config.checkpoint_every=2500", "--config.sample_every=0", "--config.eval_every=0",
+      "--config.checkpoint_every=2500", "--config.sample_every=0",
       "--config.log_every=500"])
   assert code == 0
   with open(workdir / "eval.jsonl", encoding="utf-8") as f:

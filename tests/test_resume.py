@@ -27,7 +27,7 @@ def tiny_wgan(steps: int, **overrides):
   settings = {
       "steps": steps, "batch_size": 8, "n_critic": 2, "latent_dim": 8, "data.image_size": 16,
       "generator.base_features": 4, "discriminator.base_features": 4, "ema.decay": 0.9,
-      "checkpoint_every": 2, "sample_every": 0, "eval_every": 0, "log_every": 1,
+      "checkpoint_every": 2, "sample_every": 0, "log_every": 1,
       "sample_grid": 2, "eval.num_samples": 10, "eval.batch_size": 10, **overrides}
   with config.unlocked():
     for key, value in settings.items():

@@ -15,7 +15,7 @@ import pytest
 from jaxgan.models import cogan, cyclegan, pix2pix
 from jaxgan.nn.instance_norm import InstanceNorm
 from jaxgan.nn.padded_conv import Conv, ReflectConv, TransposedConv2x, reflect_pad
-from jaxgan.train import pieces
+from jaxgan.train import phases, pieces
 from jaxgan.train.image_pool import init_pool, query_pool
 from jaxgan.train.state import learning_rate, make_optimizer
 from jaxgan.config import optimizer_config
@@ -350,7 +350,7 @@ def test_optimizer_follows_the_schedule():
 # ---------------------------------------------------------------- pieces
 
 
-def test_grads_with_outputs_matches_whole_batch():
+def test_accumulate_grads_with_outputs_matches_whole_batch():
   w = jnp.array(2.0)
 
   def loss_fn(w, aux, inputs):
@@ -359,13 +359,13 @@ def test_grads_with_outputs_matches_whole_batch():
     return jnp.mean(y ** 2), (aux, {"m": jnp.mean(y)}, y)
 
   x = jnp.arange(8.0)
-  whole = pieces.grads_with_outputs(loss_fn, w, {}, pieces.micro_batches(x, jax.random.PRNGKey(0),
-                                                                         1), 1)
-  split = pieces.grads_with_outputs(loss_fn, w, {}, pieces.micro_batches(x, jax.random.PRNGKey(0),
-                                                                         4), 4)
+  whole = phases.accumulate_grads(loss_fn, w, {}, phases.micro_batches(x, jax.random.PRNGKey(0),
+                                                                        1), 1)
+  split = phases.accumulate_grads(loss_fn, w, {}, phases.micro_batches(x, jax.random.PRNGKey(0),
+                                                                        4), 4)
   np.testing.assert_allclose(whole[0], split[0], rtol=1e-6)
-  np.testing.assert_allclose(split[3], 2 * x)  # outputs back in batch order
-  np.testing.assert_allclose(whole[2]["m"], split[2]["m"])
+  np.testing.assert_allclose(split[1][2], 2 * x)  # outputs back in batch order
+  np.testing.assert_allclose(whole[1][1]["m"], split[1][1]["m"])
 
 
 def test_random_jitter_same_window_for_input_and_target():

@@ -36,7 +36,6 @@ TINY_DIGITS = [  # dcgan_digits
     "--config.latent_dim=8",
     "--config.eval.num_samples=20",
     "--config.log_every=1",
-    "--config.eval_every=0",
 ]
 
 

@@ -25,6 +25,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgan.nn import backend
+
 
 IM2COL_MAX_AREA = 64  # output pixels (8x8) up to which a convolution runs as a matmul
 
@@ -51,7 +53,8 @@ def conv2d(x, kernel, stride: int = 1, padding="SAME"):
   (top, bottom), (left, right) = _explicit_padding(padding, x.shape[1:3], kh, stride)
   out_h = (x.shape[1] + top + bottom - kh) // stride + 1
   out_w = (x.shape[2] + left + right - kw) // stride + 1
-  if out_h * out_w > IM2COL_MAX_AREA or kh * kw == 1:
+  if (out_h * out_w > IM2COL_MAX_AREA or kh * kw == 1
+      or not backend.use_cpu_workarounds()):
     return jax.lax.conv_general_dilated(
         x, kernel, (stride, stride), ((top, bottom), (left, right)),
         dimension_numbers=("NHWC", "HWIO", "NHWC"))
@@ -173,12 +176,16 @@ class TransposedConv2x(nn.Module):
                        f"(need lo + hi == {k})")
     cin = x.shape[-1]
     kernel = self.param("kernel", self.kernel_init, (k, k, cin, self.features), jnp.float32)
-    phase_kernel, (dmin, dmax) = _phase_kernel(kernel, lo)
-    n, h, w, _ = x.shape
-    y = conv2d(x.astype(self.dtype), phase_kernel.astype(self.dtype), 1,
-               ((-dmin, dmax), (-dmin, dmax)))
-    y = y.reshape(n, h, w, 2, 2, self.features).transpose(0, 1, 3, 2, 4, 5)
-    y = y.reshape(n, 2 * h, 2 * w, self.features)
+    if backend.use_cpu_workarounds():
+      phase_kernel, (dmin, dmax) = _phase_kernel(kernel, lo)
+      n, h, w, _ = x.shape
+      y = conv2d(x.astype(self.dtype), phase_kernel.astype(self.dtype), 1,
+                 ((-dmin, dmax), (-dmin, dmax)))
+      y = y.reshape(n, h, w, 2, 2, self.features).transpose(0, 1, 3, 2, 4, 5)
+      y = y.reshape(n, 2 * h, 2 * w, self.features)
+    else:
+      y = jax.lax.conv_transpose(x.astype(self.dtype), kernel.astype(self.dtype), (2, 2),
+                                 ((lo, hi), (lo, hi)), dimension_numbers=("NHWC", "HWIO", "NHWC"))
     if self.use_bias:
       y = y + self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32).astype(
           self.dtype)

@@ -14,6 +14,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxgan.nn import backend
+
 _DIMENSIONS = ("NHWC", "HWIO", "NHWC")
 
 
@@ -57,7 +59,8 @@ class FractionallyStridedConv(nn.Module):
   def __call__(self, x):
     kernel = self.param("kernel", self.kernel_init, (4, 4, x.shape[-1], self.features),
                         jnp.float32)
-    y = up_conv(x.astype(self.dtype), kernel.astype(self.dtype))
+    conv = up_conv if backend.use_cpu_workarounds() else _conv_transpose
+    y = conv(x.astype(self.dtype), kernel.astype(self.dtype))
     if self.use_bias:
       y = y + self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32).astype(
           self.dtype)

@@ -1,10 +1,16 @@
-"""orbax checkpoints of the train state and the data iterator's position, and their checks."""
+"""orbax checkpoints of the train state and the data position, and their checks.
+
+Portable: the state is restored onto the abstract state's shardings (this run's mesh, whatever
+the mesh that wrote it: N devices or processes to M, replicated or FSDP-sharded), and the data
+position is one number (the global batch stream's next index, the same in every process),
+saved as JSON. So a run trained on a pod resumes, samples and evaluates on a laptop.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 
-import grain
 import jax
 import orbax.checkpoint as ocp
 
@@ -25,13 +31,25 @@ def _leaf_signatures(tree) -> dict[str, tuple]:
   return out
 
 
+def _one_line(error: Exception) -> str:
+  text = str(error).strip().splitlines()
+  return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
 class Checkpointer:
-  def __init__(self, workdir: str, keep: int):
+  """Keeps the `keep` newest checkpoints, and with keep_best the one with the best score."""
+
+  def __init__(self, workdir: str, keep: int, keep_best: str = "", keep_best_mode: str = "min"):
     self.directory = os.path.abspath(os.path.join(workdir, "checkpoints"))
+    self.keep, self.keep_best, self.keep_best_mode = keep, keep_best, keep_best_mode
     self.manager = ocp.CheckpointManager(
-        self.directory, options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=False),
+        self.directory, options=ocp.CheckpointManagerOptions(max_to_keep=None, create=False),
         item_handlers={"state": ocp.StandardCheckpointHandler(),
-                       "data": grain.checkpoint.CheckpointHandler()})
+                       "data": ocp.JsonCheckpointHandler()})
+    self._scores_path = os.path.join(self.directory, "scores.json")
+
+  def all_steps(self) -> list[int]:
+    return sorted(self.manager.all_steps())
 
   def latest_step(self):
     return self.manager.latest_step()
@@ -42,7 +60,7 @@ class Checkpointer:
       saved = _leaf_signatures(self.manager.item_metadata(step)["state"].tree)
     except Exception as e:  # unreadable metadata is a broken checkpoint
       raise JaxganError(f"checkpoint {step} in {self.directory} is unreadable: "
-                        f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
+                        f"{_one_line(e)}") from e
     wanted = _leaf_signatures(abstract_state)
     for path in sorted(set(saved) | set(wanted)):
       if saved.get(path) != wanted.get(path):
@@ -52,23 +70,71 @@ class Checkpointer:
             f"{wanted.get(path, 'absent')} in this config (use another --workdir)")
 
   def restore(self, step: int, abstract_state, data_iterator=None):
+    """The state of checkpoint `step` on abstract_state's shardings; the data iterator, when
+    given, moved to the position saved with it."""
+    if step not in self.all_steps():
+      raise JaxganError(f"no checkpoint {step} in {self.directory}; there are "
+                        f"{self.all_steps() or 'none'}")
     self.check_compatible(step, abstract_state)
     args = {"state": ocp.args.StandardRestore(abstract_state)}
     if data_iterator is not None:
-      args["data"] = grain.checkpoint.CheckpointRestore(data_iterator)
+      args["data"] = ocp.args.JsonRestore()
     try:
       restored = self.manager.restore(step, args=ocp.args.Composite(**args))
     except Exception as e:
       raise JaxganError(f"could not restore checkpoint {step} from {self.directory}: "
-                        f"{type(e).__name__}") from e
+                        f"{_one_line(e)}") from e
+    if data_iterator is not None:
+      data_iterator.set_state(restored["data"])
     return restored["state"]
 
   def save(self, step: int, state, data_iterator):
     os.makedirs(self.directory, exist_ok=True)
     self.manager.save(step, args=ocp.args.Composite(
         state=ocp.args.StandardSave(state),
-        data=grain.checkpoint.CheckpointSave(data_iterator)), force=True)
+        data=ocp.args.JsonSave(data_iterator.get_state())), force=True)
     self.manager.wait_until_finished()
+    self._prune()
+
+  # ---------------------------------------------------------------- keeping the best
+
+  def _scores(self) -> dict[int, float]:
+    if not os.path.exists(self._scores_path):
+      return {}
+    with open(self._scores_path, encoding="utf-8") as f:
+      return {int(k): float(v) for k, v in json.load(f).items()}
+
+  def record_scores(self, step: int, scores: dict):
+    """Remembers step's keep_best score (when it has one) for pruning."""
+    if not self.keep_best or self.keep_best not in scores or jax.process_index() != 0:
+      return
+    saved = self._scores()
+    saved[step] = float(scores[self.keep_best])
+    os.makedirs(self.directory, exist_ok=True)
+    tmp = self._scores_path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+      json.dump({str(k): v for k, v in sorted(saved.items())}, f)
+    os.replace(tmp, self._scores_path)
+    self._prune()
+
+  def best_step(self):
+    """The checkpointed step with the best keep_best score, or None."""
+    steps = set(self.all_steps())
+    scored = {s: v for s, v in self._scores().items() if s in steps}
+    if not scored:
+      return None
+    pick = min if self.keep_best_mode == "min" else max
+    return pick(scored, key=lambda s: (scored[s], -s))
+
+  def _prune(self):
+    steps = self.all_steps()
+    keep = set(steps[-self.keep:])
+    best = self.best_step()
+    if best is not None:
+      keep.add(best)
+    for step in steps:
+      if step not in keep:
+        self.manager.delete(step)
 
   def close(self):
     self.manager.close()

@@ -9,46 +9,34 @@ images against fakes drawn from a history pool of `pool_size` (50) past fakes, o
 domain, kept in the train state. Learning rates are constant for the first half of training and
 decay linearly to zero over the second (optimizer.*.lr_decay='linear', decay_start=0.5).
 
-Each step: G forward (both translations, cycles and identities) and G update on D as it stands;
-the fakes of that forward pass go through the pools; D update. This is the reference code's
-order, with one G forward per step.
+Each step, as phases: (jitter;) G forward (both translations, cycles and identities) and G
+update on D as it stands; the fakes of that forward pass go through the pools (kept in the
+state's `extra`); D update. This is the reference code's order, with one G forward per step.
 """
 
 from __future__ import annotations
 
-import functools
-
-import flax.struct
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan import losses, visualize
+from jaxgan import losses
 from jaxgan.errors import JaxganError
 from jaxgan.train import pieces
-from jaxgan.train.adversarial import accumulate_grads
-from jaxgan.train.image_pool import ImagePool, init_pool, query_pool
-from jaxgan.train.state import make_optimizer
+from jaxgan.train.image_pool import init_pool, query_pool
+from jaxgan.train.networks import apply_net, init_net
+from jaxgan.train.phases import Phase, micro_batches, update_phase
+from jaxgan.train.state import TrainState, make_optimizer
 
 SAMPLE_ROWS = 8
 
 
-@flax.struct.dataclass
-class CycleGANState:
-  step: jax.Array
-  g_params: dict  # {'ab': G_AB's, 'ba': G_BA's}
-  d_params: dict  # {'a': D_A's, 'b': D_B's}
-  g_state: dict
-  d_state: dict
-  g_opt_state: object
-  d_opt_state: object
-  pool_a: ImagePool  # past fakes of domain A (G_BA's outputs), for D_A
-  pool_b: ImagePool  # past fakes of domain B, for D_B
-  rng: jax.Array
-
-
 class CycleGANTrainer(pieces.TwoImageTrainer):
+  """g_params {'ab': G_AB's, 'ba': G_BA's}, d_params {'a': D_A's, 'b': D_B's}; the state's
+  extra holds pool_a (past fakes of domain A, G_BA's outputs, for D_A) and pool_b."""
+
   pairing = "unpaired"
+  num_keys = 4  # the generators', the discriminators', the jitter's, the pools'
 
   def __init__(self, config, info):
     super().__init__(config, info)
@@ -72,39 +60,39 @@ class CycleGANTrainer(pieces.TwoImageTrainer):
     key, ab_key, ba_key, da_key, db_key = jax.random.split(key, 5)
     a = jnp.zeros((2,) + tuple(self.info.shape), jnp.float32)
     b = jnp.zeros((2,) + tuple(self.info.target_shape), jnp.float32)
-    g_ab, s_ab = pieces.init_net(self.generators["ab"], ab_key, a)
-    g_ba, s_ba = pieces.init_net(self.generators["ba"], ba_key, b)
-    d_a, t_a = pieces.init_net(self.discriminator, da_key, a)
-    d_b, t_b = pieces.init_net(self.discriminator, db_key, b)
+    g_ab, s_ab = init_net(self.generators["ab"], ab_key, a)
+    g_ba, s_ba = init_net(self.generators["ba"], ba_key, b)
+    d_a, t_a = init_net(self.discriminator, da_key, a)
+    d_b, t_b = init_net(self.discriminator, db_key, b)
     g_params, d_params = {"ab": g_ab, "ba": g_ba}, {"a": d_a, "b": d_b}
-    return CycleGANState(
+    return TrainState(
         step=jnp.zeros((), jnp.int32), g_params=g_params, d_params=d_params,
         g_state={"ab": s_ab, "ba": s_ba}, d_state={"a": t_a, "b": t_b},
         g_opt_state=self.g_tx.init(g_params), d_opt_state=self.d_tx.init(d_params),
-        pool_a=init_pool(self.pool_size, self.info.shape),
-        pool_b=init_pool(self.pool_size, self.info.target_shape), rng=key)
+        ema_params=None, rng=key,
+        extra={"pool_a": init_pool(self.pool_size, self.info.shape),
+               "pool_b": init_pool(self.pool_size, self.info.target_shape)})
 
-  def make_step(self, constrain):
+  def phases(self, constrain):
     config = self.config
     adversarial = losses.ADVERSARIAL_LOSSES[config.loss]
     num_micro = config.grad_accum_steps
-    load_size, flip = pieces.augment_config(config)
     disc = self.discriminator
 
-    def g_loss_fn(g_params, g_state, inputs, d_params, d_state):
+    def g_loss_fn(g_params, g_state, inputs, state):
       (a, b), key = inputs
       keys = iter(jax.random.split(key, 8))
       g_state = dict(g_state)
 
       def gen(direction, x):
-        out, g_state[direction] = pieces.apply_net(
+        out, g_state[direction] = apply_net(
             self.generators[direction], g_params[direction], g_state[direction], x,
             train=True, key=next(keys))
         return out
 
       def judge(domain, x):
-        return pieces.apply_net(disc, d_params[domain], d_state[domain], x, train=True,
-                                key=next(keys))[0]
+        return apply_net(disc, state.d_params[domain], state.d_state[domain], x, train=True,
+                         key=next(keys))[0]
 
       fake_b = gen("ab", a)
       fake_a = gen("ba", b)
@@ -121,16 +109,25 @@ class CycleGANTrainer(pieces.TwoImageTrainer):
         total = total + self.identity_weight * self.cycle_weight * (identity_a + identity_b)
         metrics.update(identity_a=identity_a, identity_b=identity_b)
       metrics["g_loss"] = adv_ab + adv_ba
-      return total, (g_state, metrics, (fake_a, fake_b))
+      return total, (g_state, metrics, {"fake_a": fake_a, "fake_b": fake_b})
 
-    def d_loss_fn(d_params, d_state, inputs):
+    def pools(state, inputs, key):
+      """The new fakes through the history pools: what D is trained on."""
+      a_key, b_key = jax.random.split(key)
+      pool_a, fake_a = query_pool(state.extra["pool_a"], inputs["fake_a"], a_key)
+      pool_b, fake_b = query_pool(state.extra["pool_b"], inputs["fake_b"], b_key)
+      state = state.replace(extra={**state.extra, "pool_a": pool_a, "pool_b": pool_b})
+      return state, {}, {"fake_a": constrain(fake_a), "fake_b": constrain(fake_b)}
+
+    def d_loss_fn(d_params, d_state, inputs, state):
+      del state
       (a, b, fake_a, fake_b), key = inputs
       keys = iter(jax.random.split(key, 4))
       d_state = dict(d_state)
 
       def judge(domain, x):
-        logits, d_state[domain] = pieces.apply_net(disc, d_params[domain], d_state[domain], x,
-                                                   train=True, key=next(keys))
+        logits, d_state[domain] = apply_net(disc, d_params[domain], d_state[domain], x,
+                                            train=True, key=next(keys))
         return logits
 
       loss_a = adversarial.discriminator(judge("a", a), judge("a", fake_a))
@@ -138,39 +135,22 @@ class CycleGANTrainer(pieces.TwoImageTrainer):
       return loss_a + loss_b, (d_state, {"d_loss_a": loss_a, "d_loss_b": loss_b,
                                          "d_loss": loss_a + loss_b})
 
-    def step(state: CycleGANState, batch):
-      a, b = batch["a"][0], batch["b"][0]
-      rng, g_key, d_key, aug_key, pool_key = jax.random.split(state.rng, 5)
-      if load_size or flip:
-        a_key, b_key = jax.random.split(aug_key)
-        (a,) = pieces.random_jitter(a_key, [a], load_size, flip)
-        (b,) = pieces.random_jitter(b_key, [b], load_size, flip)
-      loss_fn = functools.partial(g_loss_fn, d_params=state.d_params, d_state=state.d_state)
-      grads, g_state, metrics, (fake_a, fake_b) = pieces.grads_with_outputs(
-          loss_fn, state.g_params, state.g_state, pieces.micro_batches((a, b), g_key, num_micro),
-          num_micro)
-      g_params, g_opt_state = pieces.update(self.g_tx, grads, state.g_opt_state, state.g_params)
-
-      a_pool_key, b_pool_key = jax.random.split(pool_key)
-      pool_a, fake_a = query_pool(state.pool_a, fake_a, a_pool_key)
-      pool_b, fake_b = query_pool(state.pool_b, fake_b, b_pool_key)
-      fake_a, fake_b = constrain(fake_a), constrain(fake_b)
-      grads, (d_state, d_metrics) = accumulate_grads(
-          d_loss_fn, state.d_params, state.d_state,
-          pieces.micro_batches((a, b, fake_a, fake_b), d_key, num_micro), num_micro)
-      d_params, d_opt_state = pieces.update(self.d_tx, grads, state.d_opt_state, state.d_params)
-      new_state = state.replace(step=state.step + 1, g_params=g_params, d_params=d_params,
-                                g_state=g_state, d_state=d_state, g_opt_state=g_opt_state,
-                                d_opt_state=d_opt_state, pool_a=pool_a, pool_b=pool_b, rng=rng)
-      return new_state, {**metrics, **d_metrics}
-
-    return step
+    result = [pieces.jitter_phase(config, ("a", "b"), paired=False, key_slot=2),
+              update_phase("generator", "g", g_loss_fn, self.g_tx, num_micro,
+                           lambda x, k: micro_batches((x["a"], x["b"]), k, num_micro),
+                           key_slot=0),
+              Phase("pools", pools, key_slot=3),
+              update_phase("discriminator", "d", d_loss_fn, self.d_tx, num_micro,
+                           lambda x, k: micro_batches(
+                               (x["a"], x["b"], x["fake_a"], x["fake_b"]), k, num_micro),
+                           key_slot=1)]
+    return [p for p in result if p is not None]
 
   # ---------------------------------------------------------------- inference
 
   def _translate_fn(self, state, direction, x):
-    out, _ = pieces.apply_net(self.generators[direction], state.g_params[direction],
-                              state.g_state[direction], x, train=False)
+    out, _ = apply_net(self.generators[direction], state.g_params[direction],
+                       state.g_state[direction], x, train=False)
     return out
 
   def translate(self, state, direction: str, images: np.ndarray,
@@ -181,8 +161,9 @@ class CycleGANTrainer(pieces.TwoImageTrainer):
                           batch_size or self.config.eval.batch_size)
 
   def domain_examples(self, domain: str, num: int | None = None, seed: int | None = None,
-                      require_test: bool = True) -> dict:
-    """{'image'[, 'label']} of one domain's test split (all of it when num is None)."""
+                      require_test: bool = True, clip: bool = False) -> dict:
+    """{'image'[, 'label']} of one domain's test split (all of it when num is None; with clip,
+    at most all of it)."""
     source = self.require_test_source() if require_test else self.test_source()
     if source is None:
       from jaxgan import data  # pylint: disable=g-import-not-at-top
@@ -196,16 +177,26 @@ class CycleGANTrainer(pieces.TwoImageTrainer):
         out["label"] = batch["label_" + domain]
       return out
     n = len(domain_source)
+    num = min(num or n, n) if clip else (num or n)
     order = np.arange(n) if seed is None else np.random.default_rng(seed).permutation(n)
-    return fetch_batch(domain_source, order[np.arange(num or n) % n])
+    return fetch_batch(domain_source, order[np.arange(num) % n])
 
-  def sample_outputs(self, state, num: int, seed: int) -> dict:
-    a = self.domain_examples("a", num, seed)
-    b = self.domain_examples("b", num, seed + 1)
-    out = {"inputs_a": visualize.to_uint8(a["image"]),
-           "samples_ab": visualize.to_uint8(self.translate(state, "ab", a["image"])),
-           "inputs_b": visualize.to_uint8(b["image"]),
-           "samples_ba": visualize.to_uint8(self.translate(state, "ba", b["image"]))}
+  def output_names(self) -> set[str]:
+    names = {"inputs_a", "samples_ab", "cycles_a", "inputs_b", "samples_ba", "cycles_b"}
+    return names | ({"labels_a", "labels_b"} if self.info.num_classes else set())
+
+  def generate_outputs(self, state, num: int, seed: int | None,
+                       truncation: float | None = None) -> dict:
+    """Test images of each domain, their translations and cycles: inputs_a, samples_ab,
+    cycles_a (G_BA(G_AB(a))), inputs_b, samples_ba, cycles_b, and labels_a / labels_b where
+    the data has them. seed None: the first `num` of each test split (evaluation)."""
+    del truncation
+    a = self.domain_examples("a", num, seed, clip=seed is None)
+    b = self.domain_examples("b", num, None if seed is None else seed + 1, clip=seed is None)
+    ab = self.translate(state, "ab", a["image"])
+    ba = self.translate(state, "ba", b["image"])
+    out = {"inputs_a": a["image"], "samples_ab": ab, "cycles_a": self.translate(state, "ba", ab),
+           "inputs_b": b["image"], "samples_ba": ba, "cycles_b": self.translate(state, "ab", ba)}
     if "label" in a:
       out["labels_a"] = np.asarray(a["label"], np.int32)
     if "label" in b:
@@ -220,32 +211,3 @@ class CycleGANTrainer(pieces.TwoImageTrainer):
     ba = self.translate(state, "ba", b)
     return pieces.rows_picture([a, ab, self.translate(state, "ba", ab),
                                 b, ba, self.translate(state, "ab", ba)])
-
-  def can_evaluate(self) -> bool:
-    return self.test_source() is not None
-
-  def evaluate(self, state, num_samples: int | None = None) -> dict:
-    """On the test split: cycle L1 per domain (0-1 scale); where domain B is A's negative, L1
-    of each translation to the true counterpart; on digits, the share of translations the
-    digits classifier gives the source image's class (a translated negative is negated back
-    into a digit for it)."""
-    num = num_samples or self.config.eval.num_samples
-    a = self.domain_examples("a")
-    b = self.domain_examples("b")
-    a_img, b_img = a["image"][:num], b["image"][:num]
-    ab = self.translate(state, "ab", a_img)
-    ba = self.translate(state, "ba", b_img)
-    scores = {"cycle_l1_a": float(np.mean(pieces.l1_01(self.translate(state, "ba", ab), a_img))),
-              "cycle_l1_b": float(np.mean(pieces.l1_01(self.translate(state, "ab", ba), b_img))),
-              "num_test_a": float(len(a_img)), "num_test_b": float(len(b_img))}
-    if self.info.relation == "negative":
-      scores["l1_to_true_ab"] = float(np.mean(pieces.l1_01(ab, -a_img)))
-      scores["l1_to_true_ba"] = float(np.mean(pieces.l1_01(ba, -b_img)))
-    if self.info.name == "digits_negative":
-      from jaxgan.metrics.digits_classifier import load_digits_classifier  # pylint: disable=g-import-not-at-top
-      classifier = load_digits_classifier()
-      predict = lambda x: np.argmax(classifier.logits(x), axis=-1)
-      scores["class_kept_ab"] = float(np.mean(predict(-ab) == a["label"][:num]))
-      scores["class_kept_ba"] = float(np.mean(predict(ba) == b["label"][:num]))
-      scores["classifier_on_real_a"] = float(np.mean(predict(a_img) == a["label"][:num]))
-    return scores

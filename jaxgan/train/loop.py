@@ -35,14 +35,47 @@ class NonFiniteLoss(JaxganError):
   pass
 
 
-def _check_config_file(workdir: str, config):
-  """Keeps the config a workdir was started with; later runs may change anything that does
-  not change the state's shapes (that is checked against the checkpoint itself)."""
+def _flat(tree, prefix=""):
+  out = {}
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      out.update(_flat(value, prefix + key + "."))
+    else:
+      out[prefix + key] = value
+  return out
+
+
+def record_config(workdir: str, config, step: int):
+  """config.json holds the config of the latest run in workdir, so `sample` and `evaluate`
+  see the overrides a resumed run was given; config_history.jsonl gets one line per run that
+  started or changed it ({'step', 'time', 'changes': {key: [old, new]}}). What would change
+  the state's shapes is refused earlier, against the checkpoint itself."""
+  os.makedirs(workdir, exist_ok=True)
   path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
-    os.makedirs(workdir, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-      f.write(config.to_json_best_effort(indent=2))
+  new = json.loads(config.to_json_best_effort())
+  old = None
+  if os.path.exists(path):
+    try:
+      with open(path, encoding="utf-8") as f:
+        old = json.load(f)
+    except (OSError, json.JSONDecodeError):
+      old = None
+  if old == new:
+    return
+  before, after = _flat(old or {}), _flat(new)
+  changes = {k: [before.get(k), after.get(k)] for k in sorted(set(before) | set(after))
+             if before.get(k) != after.get(k)}
+  if old is not None:
+    log.info("config changed on resume at step %d: %s", step,
+             ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changes.items()))
+  entry = {"step": step, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+           "changes": changes if old is not None else "started"}
+  with open(os.path.join(workdir, "config_history.jsonl"), "a", encoding="utf-8") as f:
+    f.write(json.dumps(entry) + "\n")
+  tmp = path + ".tmp"
+  with open(tmp, "w", encoding="utf-8") as f:
+    f.write(config.to_json_best_effort(indent=2))
+  os.replace(tmp, path)
 
 
 def _first_nonfinite(pending: list[tuple[int, dict]]):
@@ -78,7 +111,8 @@ def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True):
   stops being finite (the last good checkpoint is left as it was), Interrupted on a signal.
   """
   experiment = Experiment(config)  # validates the config and the data before touching workdir
-  checkpointer = Checkpointer(workdir, config.keep_checkpoints)
+  checkpointer = Checkpointer(workdir, config.keep_checkpoints, config.keep_best,
+                              config.keep_best_mode)
   iterator = experiment.train_iterator()
   latest = checkpointer.latest_step()
   if latest is not None:
@@ -86,14 +120,14 @@ def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True):
     log.info("resumed from step %d in %s", latest, workdir)
   else:
     state = experiment.init_state()
-  _check_config_file(workdir, config)
   start = int(state.step)
   # Multi-host: every process computes (steps, grids and scores are collective), process 0
   # alone writes logs, pictures and scores into the shared workdir.
   lead = jax.process_index() == 0
+  if lead:
+    record_config(workdir, config, start)
   writer = make_writer(workdir, tensorboard=tensorboard) if lead else MultiWriter([])
   trainer = experiment.trainer
-  do_eval = trainer.can_evaluate()
 
   stop_signal = []
   previous = {}
@@ -130,6 +164,7 @@ def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True):
       raise NonFiniteLoss(f"non-finite train state at step {step} ({bad_leaf}); "
                           f"stopping ({kept})")
     if last_good_step != step:
+      writer.flush()  # the logs cover at least what the checkpoint covers
       checkpointer.save(step, state, iterator)
       last_good_step = step
 
@@ -141,8 +176,8 @@ def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True):
   window_start, window_steps = time.time(), 0
   try:
     for step in range(start + 1, config.steps + 1):
-      batch = experiment.next_batch(iterator)
-      state, metrics = experiment.train_step(state, batch)
+      batch = experiment.next_batch(iterator, step - 1)
+      state, metrics = experiment.step_fn(step - 1)(state, batch)
       pending.append((step, metrics))
       window_steps += 1
       bar.update(1)
@@ -161,12 +196,14 @@ def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True):
         if lead:
           visualize.save_png(grid, os.path.join(workdir, "samples", f"step_{step:07d}.png"))
         writer.write_images(step, {"samples": grid[None]})
-      if do_eval and (periodic(step, config.eval_every) or step == config.steps):
+      due = [ev for ev in experiment.evaluators if ev.due(step, config.steps)]
+      if due:
         check_finite()
-        scores = trainer.evaluate(state)
+        scores = experiment.evaluate(state, evaluators=due)
         writer.write_scalars(step, {f"eval/{k}": v for k, v in scores.items()})
         if lead:
           _append_json(os.path.join(workdir, "eval.jsonl"), {"step": step, **scores})
+        checkpointer.record_scores(step, scores)
       if periodic(step, config.checkpoint_every) or step == config.steps:
         save(step)
       if stop_signal:

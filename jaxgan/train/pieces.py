@@ -1,13 +1,9 @@
 """Pieces the trainers of several networks share (pix2pix, CycleGAN, CoGAN).
 
-- `init_net` / `apply_net`: a flax module as a pure function of (params, other collections),
-  returning its updated collections in training mode (batch-norm statistics).
-- `grads_with_outputs`: `adversarial.accumulate_grads` for losses that also return per-example
-  outputs (the fakes the generator step made, which the discriminator step then reuses).
-- `update`: one optax update.
-- `random_jitter`: pix2pix/CycleGAN's augmentation (resize up, random crop back, random flip),
-  inside the step on the device, the same crop and flip for the images of one example.
-- `mean_abs`, `psnr`: the translation metrics.
+- `random_jitter` / `jitter_phase`: pix2pix/CycleGAN's augmentation (resize up, random crop
+  back, random flip), a phase of the step on the device, the same crop and flip for the images
+  of one example.
+- `mean_abs`: the L1 term of the translation losses.
 - `TwoImageTrainer`: what every trainer of a paired or unpaired data set shares: checks, the
   test split, sample pictures.
 """
@@ -15,95 +11,17 @@
 from __future__ import annotations
 
 import logging
-from typing import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from jaxgan import visualize
 from jaxgan.errors import JaxganError
-from jaxgan.train.adversarial import split_micro
+from jaxgan.train.contract import TrainerBase
+from jaxgan.train.phases import Phase
 
 log = logging.getLogger("jaxgan")
-
-
-# ------------------------------------------------------------------ functional networks
-
-
-def split_variables(variables):
-  variables = dict(variables)
-  return variables.pop("params"), variables
-
-
-def init_net(module, key, *args, **kwargs):
-  """(params, other collections) of `module` initialised on example inputs (training mode)."""
-  param_key, dropout_key = jax.random.split(key)
-  variables = module.init({"params": param_key, "dropout": dropout_key}, *args, train=True,
-                          **kwargs)
-  return split_variables(variables)
-
-
-def apply_net(module, params, state, *args, train: bool, key=None, **kwargs):
-  """module(*args) -> (output, updated collections); collections only change when training."""
-  variables = {"params": params, **state}
-  rngs = {"dropout": key} if key is not None else None
-  if train and state:
-    return module.apply(variables, *args, train=True, rngs=rngs, mutable=list(state), **kwargs)
-  return module.apply(variables, *args, train=train, rngs=rngs, **kwargs), state
-
-
-def update(tx, grads, opt_state, params):
-  updates, opt_state = tx.update(grads, opt_state, params)
-  return optax.apply_updates(params, updates), opt_state
-
-
-# ------------------------------------------------------------------ gradient accumulation
-
-
-def merge_micro(tree, num_micro: int):
-  """Inverse of adversarial.split_micro: [k, B/k, ...] -> [B, ...] in the original order."""
-  if num_micro == 1:
-    return tree
-  def merge(x):
-    x = jnp.swapaxes(x, 0, 1)
-    return x.reshape((x.shape[0] * x.shape[1],) + x.shape[2:])
-  return jax.tree_util.tree_map(merge, tree)
-
-
-def grads_with_outputs(loss_fn: Callable, params, aux_state, micro_inputs, num_micro: int):
-  """Mean gradient of loss_fn over micro-batches, and its per-example outputs for the batch.
-
-  loss_fn(params, aux_state, inputs) -> (loss, (aux_state, metrics, outputs)), outputs a pytree
-  of [micro-batch, ...] arrays. Returns (grads, aux_state, mean metrics, outputs [B, ...]).
-  Like accumulate_grads, the micro-batch loop is unrolled (XLA CPU runs convolutions in while
-  loops far slower) and the collections are threaded from one micro-batch to the next.
-  """
-  grad_fn = jax.grad(loss_fn, has_aux=True)
-  if num_micro == 1:
-    grads, (aux_state, metrics, outputs) = grad_fn(params, aux_state, micro_inputs)
-    return grads, aux_state, metrics, outputs
-  grad_sum, all_metrics, all_outputs = None, [], []
-  for i in range(num_micro):
-    inputs = jax.tree_util.tree_map(lambda x, i=i: x[i], micro_inputs)
-    grads, (aux_state, metrics, outputs) = grad_fn(params, aux_state, inputs)
-    grad_sum = grads if grad_sum is None else jax.tree_util.tree_map(jnp.add, grad_sum, grads)
-    all_metrics.append(metrics)
-    all_outputs.append(outputs)
-  grads = jax.tree_util.tree_map(lambda g: g / num_micro, grad_sum)
-  metrics = jax.tree_util.tree_map(lambda *xs: jnp.mean(jnp.stack(xs)), *all_metrics)
-  outputs = merge_micro(jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *all_outputs),
-                        num_micro)
-  return grads, aux_state, metrics, outputs
-
-
-def micro_batches(tree, key, num_micro: int):
-  """(tree split into micro-batches, one key per micro-batch) as loss-function inputs."""
-  keys = jax.random.split(key, num_micro)
-  if num_micro == 1:
-    return tree, keys[0]
-  return split_micro(tree, num_micro), keys
 
 
 # ------------------------------------------------------------------ augmentation
@@ -139,24 +57,31 @@ def augment_config(config):
   return int(augment.get("load_size", 0)), bool(augment.get("flip", False))
 
 
+def jitter_phase(config, names: tuple[str, ...], paired: bool, key_slot: int) -> Phase | None:
+  """The random jitter of the step's images `names` as a phase (None when the config asks for
+  none): paired, they share one crop and flip (an input and its target); unpaired, each gets
+  its own (two domains)."""
+  load_size, flip = augment_config(config)
+  if not (load_size or flip):
+    return None
+
+  def run(state, inputs, key):
+    images = [inputs[n] for n in names]
+    if paired:
+      images = random_jitter(key, images, load_size, flip)
+    else:
+      keys = jax.random.split(key, len(images))
+      images = [random_jitter(k, [x], load_size, flip)[0] for k, x in zip(keys, images)]
+    return state, {}, dict(zip(names, images))
+
+  return Phase("jitter", run, key_slot=key_slot)
+
+
 # ------------------------------------------------------------------ metrics
 
 
 def mean_abs(x, y):
   return jnp.mean(jnp.abs(x.astype(jnp.float32) - y.astype(jnp.float32)))
-
-
-def l1_01(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-  """Per-image mean absolute difference on a 0-1 scale of [-1, 1] images."""
-  diff = np.abs(np.clip(x, -1, 1) - np.clip(y, -1, 1)) / 2.0
-  return diff.reshape(diff.shape[0], -1).mean(axis=1)
-
-
-def psnr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-  """Per-image PSNR in dB on a 0-1 scale (peak 1) of [-1, 1] images."""
-  diff = (np.clip(x, -1, 1) - np.clip(y, -1, 1)) / 2.0
-  mse = np.mean(np.square(diff.reshape(diff.shape[0], -1)), axis=1)
-  return 10.0 * np.log10(1.0 / np.maximum(mse, 1e-10))
 
 
 # ------------------------------------------------------------------ inference in batches
@@ -202,17 +127,14 @@ def rows_picture(columns: list[np.ndarray], groups: int = 1) -> np.ndarray:
 # ------------------------------------------------------------------ the trainer base
 
 
-class TwoImageTrainer:
+class TwoImageTrainer(TrainerBase):
   """Shared by the trainers of paired and unpaired data; subclasses set `pairing`."""
-
-  pairing = ""  # the DataInfo.pairing this trainer needs (the Experiment checks it)
 
   def __init__(self, config, info):
     self.config, self.info = config, info
-    if config.n_critic != 1 and not getattr(self, "supports_n_critic", False):
+    if config.n_critic != 1:
       raise JaxganError(f"the {config.trainer!r} trainer makes one discriminator update per "
                         f"step; n_critic must be 1, got {config.n_critic}")
-    self.real_batches_per_step = config.n_critic
     self._test = None
     self._test_error = None
 

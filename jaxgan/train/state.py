@@ -25,6 +25,9 @@ class TrainState:
   d_opt_state: Any
   ema_params: Any  # exponential moving average of g_params, or None when the config keeps none
   rng: jax.Array  # raw uint32[2] key: split at every step, so a resumed run draws the same noise
+  # What a paper adds to the state (CycleGAN's history pools, ProGAN's fade-in, StyleGAN2's
+  # path-length mean): a dict of pytrees, checkpointed, sharded and restored with the rest.
+  extra: Any = flax.struct.field(default_factory=dict)
 
 
 def learning_rate(opt_config, total_steps: int):
@@ -55,18 +58,6 @@ def make_optimizer(opt_config, total_steps: int) -> optax.GradientTransformation
   if opt_config.name == "sgd":
     return optax.sgd(lr, momentum=opt_config.momentum or None)
   raise ValueError(f"unknown optimizer {opt_config.name!r}")
-
-
-def ema_update(ema_params, params, decay):
-  """In-place-free EMA of parameters (optax.ema averages updates, not parameters)."""
-  return jax.tree_util.tree_map(lambda e, p: decay * e + (1.0 - decay) * p, ema_params, params)
-
-
-def split_collections(variables):
-  """flax variables -> (params, the other collections) ."""
-  variables = dict(variables)
-  params = variables.pop("params")
-  return params, variables
 
 
 def count_params(tree) -> int:

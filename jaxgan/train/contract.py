@@ -1,0 +1,91 @@
+"""The trainer contract: everything the loop, the Experiment and the command line may call.
+
+A trainer holds what is particular to a family of papers: its train state, the phases of its
+step, how it samples and what it hands the evaluators. The loop, the mesh, data, checkpoints
+and metrics are the engine's. Every trainer in `jaxgan.train.experiment.TRAINERS` satisfies
+`Trainer` (tests/test_contract.py checks it statically).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from jaxgan import visualize
+from jaxgan.train.phases import Phase, Variant, variant_at
+from jaxgan.train.state import TrainState
+
+
+@runtime_checkable
+class Trainer(Protocol):
+  config: Any  # the ml_collections config
+  info: Any  # jaxgan.data.base.DataInfo of the training data
+
+  # The DataInfo.pairing its steps read: '' (one image or point per example), 'paired'
+  # (input, target) or 'unpaired' (two domains). The Experiment checks it against the data.
+  pairing: ClassVar[str]
+  # Whether its generators read N(0, I) latents that the truncation trick applies to.
+  supports_truncation: ClassVar[bool]
+  # How many keys one step splits off the state's key for its phases (Phase.key_slot).
+  num_keys: ClassVar[int]
+
+  def init_state(self, key) -> TrainState:
+    """The initial state; pure, so jax.eval_shape gives the abstract state for restoring."""
+
+  def phases(self, constrain: Callable) -> Sequence[Phase]:
+    """The step's phases in order; constrain(x) pins a [batch, ...] array to the data axis."""
+
+  def real_batches(self, iteration: int) -> int:
+    """Real batches the step after `iteration` G updates consumes (its critic updates)."""
+
+  def generate_outputs(self, state, num: int, seed: int | None,
+                       truncation: float | None = None) -> dict[str, np.ndarray]:
+    """Named float arrays of `num` generated examples (images in [-1, 1], points, labels,
+    inputs/targets/translations): what `sample` writes and evaluators score. seed None: the
+    fixed evaluation draw."""
+
+  def output_names(self) -> set[str]:
+    """The names generate_outputs returns (evaluators are checked against them)."""
+
+  def sample_grid(self, state) -> np.ndarray:
+    """The fixed-noise picture written during training, uint8 (H, W, C)."""
+
+  def sample_outputs(self, state, num: int, seed: int,
+                     truncation: float | None = None) -> dict[str, np.ndarray]:
+    """What `jaxgan sample` writes: generate_outputs with images as uint8."""
+
+  def step_variant(self, phases: Sequence[Phase], iteration: int) -> Variant:
+    """What the step after `iteration` G updates runs (the loop compiles one per variant)."""
+
+
+class TrainerBase:
+  """What every trainer shares: its step variants and the files `sample` writes."""
+
+  supports_truncation: ClassVar[bool] = False
+  pairing: ClassVar[str] = ""
+
+  def step_variant(self, phases: Sequence[Phase], iteration: int) -> Variant:
+    return variant_at(phases, iteration, self.real_batches(iteration))
+
+  def real_batches(self, iteration: int) -> int:
+    del iteration
+    return 1
+
+  def sample_outputs(self, state, num: int, seed: int, truncation: float | None = None):
+    """What `jaxgan sample` writes: generate_outputs with images as uint8."""
+    return as_file_arrays(self.generate_outputs(state, num, seed, truncation))
+
+
+def as_file_arrays(outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+  """Float image batches (N, H, W, C) -> uint8; points stay float32, labels int32."""
+  out = {}
+  for name, value in outputs.items():
+    value = np.asarray(value)
+    if value.ndim == 4 and np.issubdtype(value.dtype, np.floating):
+      out[name] = visualize.to_uint8(value)
+    elif np.issubdtype(value.dtype, np.floating):
+      out[name] = value.astype(np.float32)
+    else:
+      out[name] = value.astype(np.int32)
+  return out

@@ -1,0 +1,211 @@
+"""Evaluators a config declares, run over what the trainer generates.
+
+    c.evals.digits = dict(every=1000)                  # the type defaults to the name
+    c.evals.ring = dict(type="modes", every=0)          # 0: at the end of training only
+    c.evals.fine = dict(type="digits", num_samples=5000)  # default: config.eval.num_samples
+
+Each evaluator type reads named arrays from `trainer.generate_outputs` (see the contract) and
+returns a dict of floats. Its scores are logged as they are when the evaluator's name is its
+type, else under `NAME/`. `check_evaluators` refuses, before training, an evaluator whose
+inputs the trainer does not generate or whose reference the data set does not have.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+
+from jaxgan.errors import JaxganError
+
+EVAL_SEED = None  # generate_outputs' fixed evaluation draw
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluatorType:
+  fn: Callable  # fn(outputs: dict, info, **options) -> dict[str, float]
+  needs: tuple[str, ...]  # the generate_outputs arrays it reads
+  data: Callable  # info -> None if the data set suits it, else why not
+
+
+def _modes(outputs, info):
+  from jaxgan.data.embedded import POINT_MIXTURES  # pylint: disable=g-import-not-at-top
+  from jaxgan.metrics.points import mode_metrics  # pylint: disable=g-import-not-at-top
+  mixture = POINT_MIXTURES[info.name]
+  return mode_metrics(outputs["samples"], mixture.modes, mixture.std)
+
+
+def _grey(images):
+  return images.mean(axis=-1, keepdims=True) if images.shape[-1] == 3 else images
+
+
+def _digits(outputs, info):
+  del info
+  from jaxgan.metrics.digits import digits_metrics  # pylint: disable=g-import-not-at-top
+  return digits_metrics(_grey(outputs["samples"]), outputs.get("labels"))
+
+
+def l1_01(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+  """Per-image mean absolute difference on a 0-1 scale of [-1, 1] images."""
+  diff = np.abs(np.clip(x, -1, 1) - np.clip(y, -1, 1)) / 2.0
+  return diff.reshape(diff.shape[0], -1).mean(axis=1)
+
+
+def psnr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+  """Per-image PSNR in dB on a 0-1 scale (peak 1) of [-1, 1] images."""
+  diff = (np.clip(x, -1, 1) - np.clip(y, -1, 1)) / 2.0
+  mse = np.mean(np.square(diff.reshape(diff.shape[0], -1)), axis=1)
+  return 10.0 * np.log10(1.0 / np.maximum(mse, 1e-10))
+
+
+def _translation(outputs, info):
+  del info
+  samples, targets = outputs["samples"], outputs["targets"]
+  return {"l1": float(np.mean(l1_01(samples, targets))),
+          "psnr": float(np.mean(psnr(samples, targets))), "num_test": float(len(samples))}
+
+
+def coupling_scores(a: np.ndarray, b: np.ndarray, digits: bool, seed: int = 0) -> dict:
+  """Correspondence of generated pairs (a, b) whose b should be a's negative: pair_l1, the mean
+  |a - (1 - b)| (0-1 scale), against the same with the b's shuffled (pair_l1_shuffled), and
+  their ratio; with digits, each domain's Fréchet distance (and KID, IS) by the digits
+  classifier, negatives scored as 1 - b."""
+  shuffled = b[np.random.default_rng(seed).permutation(len(b))]
+  pair = float(np.mean(l1_01(a, -b)))
+  base = float(np.mean(l1_01(a, -shuffled)))
+  scores = {"pair_l1": pair, "pair_l1_shuffled": base, "pair_ratio": pair / max(base, 1e-12)}
+  if digits and len(a) >= 10:
+    from jaxgan.metrics.digits import digits_metrics  # pylint: disable=g-import-not-at-top
+    for name, images in (("a", a), ("b", -b)):
+      metrics = digits_metrics(images, seed=seed)
+      scores.update({f"fd_{name}": metrics["fd"], f"kid_{name}": metrics["kid"],
+                     f"is_{name}": metrics["is"]})
+  return scores
+
+
+def _coupling(outputs, info):
+  return coupling_scores(outputs["samples_a"], outputs["samples_b"],
+                         digits=info.name == "digits_negative")
+
+
+def _cycle(outputs, info):
+  """Cycle L1 per domain (0-1 scale); where domain B is A's negative, L1 of each translation to
+  the true counterpart; on digits_negative, the share of translations the digits classifier
+  gives the source image's class (a translated negative is negated back into a digit)."""
+  a, b = outputs["inputs_a"], outputs["inputs_b"]
+  ab, ba = outputs["samples_ab"], outputs["samples_ba"]
+  scores = {"cycle_l1_a": float(np.mean(l1_01(outputs["cycles_a"], a))),
+            "cycle_l1_b": float(np.mean(l1_01(outputs["cycles_b"], b))),
+            "num_test_a": float(len(a)), "num_test_b": float(len(b))}
+  if info.relation == "negative":
+    scores["l1_to_true_ab"] = float(np.mean(l1_01(ab, -a)))
+    scores["l1_to_true_ba"] = float(np.mean(l1_01(ba, -b)))
+  if info.name == "digits_negative":
+    from jaxgan.metrics.digits_classifier import load_digits_classifier  # pylint: disable=g-import-not-at-top
+    classifier = load_digits_classifier()
+    predict = lambda x: np.argmax(classifier.logits(x), axis=-1)
+    scores["class_kept_ab"] = float(np.mean(predict(-ab) == outputs["labels_a"]))
+    scores["class_kept_ba"] = float(np.mean(predict(ba) == outputs["labels_b"]))
+    scores["classifier_on_real_a"] = float(np.mean(predict(a) == outputs["labels_a"]))
+  return scores
+
+
+def _needs_mixture(info):
+  from jaxgan.data.embedded import POINT_MIXTURES  # pylint: disable=g-import-not-at-top
+  if info.name not in POINT_MIXTURES:
+    return f"needs a 2-D mixture ({', '.join(POINT_MIXTURES)}), not {info.name!r}"
+  return None
+
+
+def _needs_digits(info):
+  if info.name not in ("digits", "digits_negative") or info.kind != "images":
+    return f"needs the embedded digits, not {info.name!r}"
+  return None
+
+
+def _any_data(info):
+  del info
+  return None
+
+
+EVALUATORS = {
+    "modes": EvaluatorType(_modes, ("samples",), _needs_mixture),
+    "digits": EvaluatorType(_digits, ("samples",), _needs_digits),
+    "coupling": EvaluatorType(_coupling, ("samples_a", "samples_b"), _any_data),
+    "translation": EvaluatorType(_translation, ("samples", "targets"), _any_data),
+    "cycle": EvaluatorType(_cycle, ("inputs_a", "samples_ab", "cycles_a", "inputs_b",
+                                    "samples_ba", "cycles_b"), _any_data),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluator:
+  name: str
+  type: str
+  every: int  # steps between evaluations; 0: at the end only
+  num_samples: int
+
+  def due(self, step: int, last_step: int) -> bool:
+    return step == last_step or (self.every > 0 and step % self.every == 0)
+
+  def prefix(self, scores: dict) -> dict:
+    if self.name == self.type:
+      return scores
+    return {f"{self.name}/{k}": v for k, v in scores.items()}
+
+
+def configured(config) -> list[Evaluator]:
+  """The config's evaluators, with one-line errors for unknown types and bad values."""
+  out = []
+  for name, spec in (config.get("evals") or {}).items():
+    kind = spec.get("type", name)
+    if kind not in EVALUATORS:
+      raise JaxganError(f"evals.{name}: unknown type {kind!r}; expected one of "
+                        f"{sorted(EVALUATORS)}")
+    unknown = set(spec.keys()) - {"type", "every", "num_samples"}
+    if unknown:
+      raise JaxganError(f"evals.{name} has unknown keys {sorted(unknown)}; an evaluator takes "
+                        "type, every and num_samples")
+    every = int(spec.get("every", 0))
+    num = int(spec.get("num_samples", config.eval.num_samples))
+    if every < 0 or num < 1:
+      raise JaxganError(f"evals.{name}: every must be >= 0 and num_samples >= 1, got "
+                        f"{every} and {num}")
+    out.append(Evaluator(name, kind, every, num))
+  return out
+
+
+def check_evaluators(evaluators: list[Evaluator], trainer, example_outputs: set[str]) -> None:
+  """Refuses evaluators the trainer's outputs or the data set cannot serve."""
+  for ev in evaluators:
+    kind = EVALUATORS[ev.type]
+    missing = [n for n in kind.needs if n not in example_outputs]
+    if missing:
+      raise JaxganError(f"evals.{ev.name} ({ev.type}) needs generated {', '.join(missing)}, "
+                        f"which the {trainer.config.trainer!r} trainer does not make")
+    why = kind.data(trainer.info)
+    if why:
+      raise JaxganError(f"evals.{ev.name} ({ev.type}) {why}")
+
+
+def run(evaluators: list[Evaluator], trainer, state, num_samples: int | None = None,
+        truncation: float | None = None) -> dict:
+  """Scores of every evaluator; one generate_outputs call per distinct sample count."""
+  scores, outputs_by_num = {}, {}
+  for ev in evaluators:
+    num = num_samples or ev.num_samples
+    if num not in outputs_by_num:
+      outputs_by_num[num] = trainer.generate_outputs(state, num, EVAL_SEED, truncation)
+    outputs = outputs_by_num[num]
+    if any(not np.all(np.isfinite(v)) for v in outputs.values()
+           if np.issubdtype(np.asarray(v).dtype, np.floating)):
+      bad = np.mean([np.mean(~np.isfinite(v)) for v in outputs.values()
+                     if np.issubdtype(np.asarray(v).dtype, np.floating)])
+      scores.update(ev.prefix({"nonfinite_samples": float(bad)}))
+      continue
+    result = EVALUATORS[ev.type].fn(outputs, trainer.info)
+    scores.update(ev.prefix({k: float(v) for k, v in result.items()}))
+  if truncation:
+    scores["truncation"] = float(truncation)
+  return scores

@@ -1,0 +1,55 @@
+"""A flax module as a pure function of (params, other collections, key): how every trainer
+initialises and applies its networks.
+
+Networks draw their randomness from named streams derived from one key: 'dropout' (dropout,
+stochastic layers) and 'noise' (per-layer noise injection, style mixing). Keys come from the
+train state's key, so a run draws the same noise on any number of devices.
+"""
+
+from __future__ import annotations
+
+import jax
+
+# Fold-in constants: the 'noise' stream is derived from the key a network call gets, without
+# changing what that key already drives (the 'dropout' stream of existing models).
+NOISE_STREAM = 0x6E6F  # "no"
+
+
+def split_collections(variables):
+  """flax variables -> (params, the other collections)."""
+  variables = dict(variables)
+  params = variables.pop("params")
+  return params, variables
+
+
+def rngs_for(key):
+  """The named rng streams of one network call (None: a deterministic call)."""
+  if key is None:
+    return None
+  return {"dropout": key, "noise": jax.random.fold_in(key, NOISE_STREAM)}
+
+
+def init_net(module, key, *args, param_key=None, **kwargs):
+  """(params, other collections) of `module` initialised on example inputs in training mode.
+
+  key drives the parameters and the stochastic layers, split in two as every trainer does;
+  param_key, when given, drives the parameters alone (and key the layers).
+  """
+  if param_key is None:
+    param_key, key = jax.random.split(key)
+  rngs = {"params": param_key, **rngs_for(key)}
+  return split_collections(module.init(rngs, *args, train=True, **kwargs))
+
+
+def apply_net(module, params, state, *args, train: bool, key=None, **kwargs):
+  """module(*args) -> (output, updated collections).
+
+  In training mode the collections (batch-norm statistics, spectral-norm vectors, tracked
+  averages) come back updated; callers that only read them (penalties, G's view of D) drop the
+  update. Otherwise they come back unchanged.
+  """
+  variables = {"params": params, **state}
+  rngs = rngs_for(key)
+  if train and state:
+    return module.apply(variables, *args, train=True, rngs=rngs, mutable=list(state), **kwargs)
+  return module.apply(variables, *args, train=train, rngs=rngs, **kwargs), state

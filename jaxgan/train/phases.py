@@ -1,0 +1,228 @@
+"""A train step built from phases.
+
+A paper's step is a list of `Phase`s run in order: discriminator updates, the generator update,
+regularisation phases on their own interval (lazy R1, path length), the EMA of G. Each phase is
+a pure function
+
+    run(state, inputs, key) -> (state, metrics, outputs)
+
+of the train state, this step's inputs (the real batch slice, merged with the `outputs` of the
+phases before it: pix2pix's D reads the fakes its G phase made) and a key. `compose_step` turns
+the list into one `step(state, batch) -> (state, metrics)` for a given *variant*: how many real
+batches the repeated (critic) phases get, and which interval phases are due. The loop asks the
+trainer for the variant of each step, and one step is compiled per distinct variant (WGAN's
+critic schedule: two; StyleGAN2's lazy regularisation: three), never per step.
+
+Gradient accumulation lives inside a phase (`accumulate_grads`: micro-batches, mean gradient,
+one update), so G always updates against the freshly updated D (optax.MultiSteps would not).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import optax
+
+# Above this many repeats a repeated phase runs in a lax.scan (compiled once) instead of
+# unrolled: XLA's CPU backend runs convolutions in loops ~10x slower, so the usual 1-5 critic
+# updates are unrolled, but WGAN's 100 would make the compile 100x longer.
+MAX_UNROLLED_REPEATS = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+  """One piece of a train step.
+
+  name: for metrics and logs. every: runs at iterations i (G updates done before this step)
+  with i % every == 0. repeated: runs once per real batch of the step (the critic phase, whose
+  count is the variant's), each on its own batch slice and key; other phases see the step's last
+  real batch. key_slot: which of the step's keys it gets (the trainer's `num_keys` many), or
+  None for a phase that draws no randomness (the EMA).
+  """
+
+  name: str
+  run: Callable
+  every: int = 1
+  repeated: bool = False
+  key_slot: int | None = None
+
+  def due(self, iteration: int) -> bool:
+    return iteration % self.every == 0
+
+
+class Variant(NamedTuple):
+  """What one compiled step does: real batches for the repeated phase, the phases due."""
+  real_batches: int
+  phases: tuple[str, ...]
+
+
+def variant_at(phases: Sequence[Phase], iteration: int, real_batches: int) -> Variant:
+  return Variant(real_batches, tuple(p.name for p in phases if p.due(iteration)))
+
+
+def compose_step(phases: Sequence[Phase], variant: Variant, num_keys: int):
+  """step(state, batch) -> (state, metrics) running the variant's phases in order.
+
+  batch leaves are [variant.real_batches, B, ...]. The state's key is split into num_keys + 1
+  at every step (the first carries over), whatever phases are due, so a phase's noise does not
+  depend on which others ran.
+  """
+  active = [p for p in phases if p.name in variant.phases]
+
+  def step(state, batch):
+    keys = jax.random.split(state.rng, num_keys + 1)
+    state = state.replace(rng=keys[0])
+    last = jax.tree_util.tree_map(lambda x: x[-1], batch)
+    outputs, metrics = {}, {}
+    for phase in active:
+      key = None if phase.key_slot is None else keys[1 + phase.key_slot]
+      if phase.repeated:
+        state, phase_metrics = _repeat(phase, state, batch, key, variant.real_batches, outputs)
+      else:
+        state, phase_metrics, out = phase.run(state, {**last, **outputs}, key)
+        outputs.update(out)
+      metrics.update(phase_metrics)
+    return state.replace(step=state.step + 1), metrics
+
+  return step
+
+
+def _repeat(phase: Phase, state, batch, key, count: int, outputs: dict):
+  """The phase once per real batch, each with its own key; metrics averaged."""
+  keys = jax.random.split(key, count) if key is not None else [None] * count
+  if count <= MAX_UNROLLED_REPEATS:
+    all_metrics = []
+    for i in range(count):
+      inputs = {**jax.tree_util.tree_map(lambda x, i=i: x[i], batch), **outputs}
+      state, metrics, _ = phase.run(state, inputs, keys[i])
+      all_metrics.append(metrics)
+    return state, mean_metrics(all_metrics)
+
+  def body(state, slice_and_key):
+    inputs, k = slice_and_key
+    state, metrics, _ = phase.run(state, {**inputs, **outputs}, k)
+    return state, metrics
+
+  state, stacked = jax.lax.scan(body, state, (batch, keys))
+  return state, jax.tree_util.tree_map(jnp.mean, stacked)
+
+
+def mean_metrics(metrics_list):
+  return jax.tree_util.tree_map(lambda *xs: jnp.mean(jnp.stack(xs)), *metrics_list)
+
+
+# ------------------------------------------------------------------ gradient accumulation
+
+
+def split_micro(tree, num_micro: int):
+  """[B, ...] leaves -> [k, B/k, ...], taking every k-th example so each device keeps its share."""
+  if num_micro == 1:
+    return tree
+  def split(x):
+    x = x.reshape((x.shape[0] // num_micro, num_micro) + x.shape[1:])
+    return jnp.swapaxes(x, 0, 1)
+  return jax.tree_util.tree_map(split, tree)
+
+
+def merge_micro(tree, num_micro: int):
+  """Inverse of split_micro: [k, B/k, ...] -> [B, ...] in the original order."""
+  if num_micro == 1:
+    return tree
+  def merge(x):
+    x = jnp.swapaxes(x, 0, 1)
+    return x.reshape((x.shape[0] * x.shape[1],) + x.shape[2:])
+  return jax.tree_util.tree_map(merge, tree)
+
+
+def micro_batches(tree, key, num_micro: int):
+  """(tree split into micro-batches, one key per micro-batch) as loss-function inputs."""
+  keys = jax.random.split(key, num_micro)
+  if num_micro == 1:
+    return tree, keys[0]
+  return split_micro(tree, num_micro), keys
+
+
+def accumulate_grads(loss_fn: Callable, params, aux_state, micro_inputs, num_micro: int):
+  """Mean gradient of `loss_fn` over micro-batches (leaves of micro_inputs are [k, ...]).
+
+  loss_fn(params, aux_state, inputs) -> (loss, (aux_state, metrics[, outputs])); returns
+  (grads, (aux_state, mean metrics[, outputs])), outputs (per-example arrays, e.g. the fakes a
+  G loss made) merged back to [B, ...]. The non-trainable state (batch-norm running averages)
+  is threaded from one micro-batch to the next, so each micro-batch normalises with its own
+  batch statistics, as k smaller steps would. With num_micro == 1 this is a plain gradient.
+
+  The micro-batch loop is unrolled in Python rather than a lax.scan: XLA's CPU backend runs
+  convolutions inside while loops an order of magnitude slower, and k is small and static.
+  """
+  grad_fn = jax.grad(loss_fn, has_aux=True)
+  if num_micro == 1:
+    return grad_fn(params, aux_state, micro_inputs)
+  grad_sum, all_metrics, all_outputs = None, [], []
+  for i in range(num_micro):
+    inputs = jax.tree_util.tree_map(lambda x, i=i: x[i], micro_inputs)
+    grads, (aux_state, metrics, *outputs) = grad_fn(params, aux_state, inputs)
+    grad_sum = grads if grad_sum is None else jax.tree_util.tree_map(jnp.add, grad_sum, grads)
+    all_metrics.append(metrics)
+    all_outputs.append(outputs)
+  mean_grads = jax.tree_util.tree_map(lambda g: g / num_micro, grad_sum)
+  rest = ()
+  if all_outputs[0]:
+    stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *all_outputs)
+    rest = tuple(merge_micro(stacked, num_micro))
+  return mean_grads, (aux_state, mean_metrics(all_metrics), *rest)
+
+
+def apply_update(tx, grads, opt_state, params):
+  updates, opt_state = tx.update(grads, opt_state, params)
+  return optax.apply_updates(params, updates), opt_state
+
+
+# ------------------------------------------------------------------ shared phases
+
+
+def ema_update(ema_params, params, decay):
+  """In-place-free EMA of parameters (optax.ema averages updates, not parameters)."""
+  return jax.tree_util.tree_map(lambda e, p: decay * e + (1.0 - decay) * p, ema_params, params)
+
+
+def ema_phase(decay: float, start: int) -> Phase:
+  """The EMA of G's parameters, after G's update; before `start` it just follows G (BigGAN
+  starts its average late)."""
+
+  def run(state, inputs, key):
+    del inputs, key
+    rate = jnp.where(state.step >= start, decay, 0.0)
+    return state.replace(ema_params=ema_update(state.ema_params, state.g_params, rate)), {}, {}
+
+  return Phase("ema", run)
+
+
+def update_phase(name: str, side: str, loss_fn: Callable, tx, num_micro: int,
+                 micro_inputs: Callable, post_update: Callable | None = None,
+                 **phase_kwargs) -> Phase:
+  """A phase that takes one optimiser step of G ('g') or D ('d').
+
+  loss_fn(params, net_state, inputs, state) -> (loss, (net_state, metrics[, outputs])), with
+  inputs one micro-batch of what micro_inputs(step_inputs, key) returns (see micro_batches).
+  post_update(params) -> params runs after the update (WGAN's weight clipping).
+  """
+  params_field, state_field, opt_field = f"{side}_params", f"{side}_state", f"{side}_opt_state"
+
+  def run(state, inputs, key):
+    def loss(params, net_state, micro):
+      return loss_fn(params, net_state, micro, state)
+    grads, (net_state, metrics, *outputs) = accumulate_grads(
+        loss, getattr(state, params_field), getattr(state, state_field),
+        micro_inputs(inputs, key), num_micro)
+    params, opt_state = apply_update(tx, grads, getattr(state, opt_field),
+                                     getattr(state, params_field))
+    if post_update is not None:
+      params = post_update(params)
+    state = state.replace(**{params_field: params, state_field: net_state,
+                             opt_field: opt_state})
+    return state, metrics, (outputs[0] if outputs else {})
+
+  return Phase(name, run, **phase_kwargs)
