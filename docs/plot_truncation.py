@@ -34,7 +34,7 @@ def main():
   _, experiment, state, step = _load_workdir(args.workdir)
   rows = []
   for t in [float(x) for x in args.thresholds.split(",")]:
-    scores = experiment.trainer.evaluate(state, args.num_samples, truncation=t or None)
+    scores = experiment.evaluate(state, args.num_samples, truncation=t or None)
     row = {"truncation": t or None, "step": step, **{k: float(v) for k, v in scores.items()
                                                      if k != "truncation"}}
     rows.append(row)

@@ -2,7 +2,7 @@
 
 Usage: python docs/plot_wgan.py runs/wgan_digits docs/images/wgan_digits_curve.png
 Reads DIR/metrics.jsonl (the critic's estimate, logged every log_every steps) and DIR/eval.jsonl
-(the digits classifier's Fréchet distance every eval_every steps).
+(the digits classifier's Fréchet distance every evals.digits.every steps).
 """
 
 import json

@@ -26,8 +26,8 @@ if ROOT not in sys.path:
 
 from jaxgan import visualize  # pylint: disable=wrong-import-position
 from jaxgan.cli import _load_workdir  # pylint: disable=wrong-import-position
-from jaxgan.data import translation  # pylint: disable=wrong-import-position
-from jaxgan.train import pieces  # pylint: disable=wrong-import-position
+from jaxgan.data import photos  # pylint: disable=wrong-import-position
+from jaxgan.train import evaluators, pieces  # pylint: disable=wrong-import-position
 from jaxgan.train.cogan import EVAL_KEY  # pylint: disable=wrong-import-position
 
 SCALE = 4
@@ -42,7 +42,7 @@ def _save(picture: np.ndarray, path: str):
 def chroma(images: np.ndarray) -> float:
   """Mean colourfulness: |RGB - luma| per pixel and channel on a 0-1 scale (0 for gray)."""
   images = np.clip(images, -1, 1)
-  return float(np.mean(np.abs(images - translation.to_gray(images))) / 2)
+  return float(np.mean(np.abs(images - photos.to_gray(images))) / 2)
 
 
 def pix2pix(args):
@@ -82,7 +82,7 @@ def cyclegan_digits(args):
   trainer = experiment.trainer
   a = trainer.domain_examples("a", args.rows)["image"]
   b = trainer.domain_examples("b", args.rows, seed=1)["image"]
-  scores = trainer.evaluate(state)
+  scores = experiment.evaluate(state)
   print(json.dumps({"step": step, **scores}))
   ab, ba = trainer.translate(state, "ab", a), trainer.translate(state, "ba", b)
   _save(pieces.rows_picture([a, ab, -a, b, ba, -b], groups=2),
@@ -94,13 +94,13 @@ def cyclegan_photos(args):
   _, experiment, state, step = _load_workdir(args.workdirs[0])
   trainer = experiment.trainer
   size = experiment.config.data.image_size
-  a = translation.photo_patches("china", "test", size)
-  b = translation.photo_patches("flower", "test", size)
-  scores = trainer.evaluate(state)
+  a = photos.photo_patches("china", "test", size)
+  b = photos.photo_patches("flower", "test", size)
+  scores = experiment.evaluate(state)
   # The same on the training patches (every 8th), and how varied G_AB's outputs are (mean
   # per-pixel std over the patches, 0-1 scale) against real flower patches: a collapse shows.
-  train_a = translation.photo_patches("china", "train", size)[::8]
-  train_b = translation.photo_patches("flower", "train", size)[::8]
+  train_a = photos.photo_patches("china", "train", size)[::8]
+  train_b = photos.photo_patches("flower", "train", size)[::8]
   ab_train = trainer.translate(state, "ab", train_a)
   ba_train = trainer.translate(state, "ba", train_b)
   ab_test = trainer.translate(state, "ab", a)
@@ -125,9 +125,9 @@ def cogan(args):
   import jax  # pylint: disable=g-import-not-at-top
   _, experiment, state, step = _load_workdir(args.workdirs[0])
   trainer = experiment.trainer
-  scores = trainer.evaluate(state)
+  scores = experiment.evaluate(state)
   print(json.dumps({"step": step, **scores}))
-  a, b = trainer.generate_pairs(state, trainer.latents(jax.random.PRNGKey(EVAL_KEY), 4 * args.rows))
+  a, b = trainer.generate(state, trainer.latents(jax.random.PRNGKey(EVAL_KEY), 4 * args.rows)[0])
   _save(pieces.rows_picture([a, b], groups=4), os.path.join(args.out_dir, "cogan_digits.png"))
 
 

@@ -17,7 +17,7 @@ from PIL import Image
 from jaxgan import cli
 from jaxgan import data as data_lib
 from jaxgan.config import base_config, load_config_file
-from jaxgan.data import translation
+from jaxgan.data import photos
 from jaxgan.errors import JaxganError
 from jaxgan.train.checkpoints import Checkpointer
 from jaxgan.train.experiment import Experiment
@@ -216,30 +216,30 @@ def test_digits_negative_domains_are_disjoint_halves():
 
 
 def test_photo_patches_hold_out_a_region():
-  train = translation.photo_patches("china", "train", 16)
-  test = translation.photo_patches("china", "test", 16)
-  photo = translation._photos()[0]  # pylint: disable=protected-access
-  regions = translation.photo_regions(photo)
+  train = photos.photo_patches("china", "train", 16)
+  test = photos.photo_patches("china", "test", 16)
+  photo = photos._photos()[0]  # pylint: disable=protected-access
+  regions = photos.photo_regions(photo)
   assert regions["train"].shape[0] + regions["test"].shape[0] == photo.shape[0] == 213
   assert train.shape[1:] == test.shape[1:] == (16, 16, 3)
   train_set = {p.tobytes() for p in train}
   assert not any(p.tobytes() in train_set for p in test)
   np.testing.assert_array_equal(test[0], regions["test"][:16, :16])
   with pytest.raises(JaxganError, match="at most 53 pixels"):
-    translation.photo_patches("china", "test", 64)
+    photos.photo_patches("china", "test", 64)
 
 
 def test_photo_sets():
   source, info = _data("photo_colorization", image_size=16, channels=3)
   assert info.pairing == "paired" and info.shape == (16, 16, 1) and info.shape_b == (16, 16, 3)
   batch = source.get_batch(np.arange(4))
-  np.testing.assert_allclose(batch["input"], translation.to_gray(batch["target"]), atol=1e-6)
+  np.testing.assert_allclose(batch["input"], photos.to_gray(batch["target"]), atol=1e-6)
   source, info = _data("china_flower", image_size=16, channels=3)
   assert info.pairing == "unpaired"
   np.testing.assert_array_equal(source.source_a.arrays["image"],
-                                translation.photo_patches("china", "train", 16))
+                                photos.photo_patches("china", "train", 16))
   np.testing.assert_array_equal(source.source_b.arrays["image"],
-                                translation.photo_patches("flower", "train", 16))
+                                photos.photo_patches("flower", "train", 16))
   source, info = _data("photos", image_size=16, channels=1)
   assert info.pairing == "" and source.get_batch(np.arange(2))["image"].shape == (2, 16, 16, 1)
 

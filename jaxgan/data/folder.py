@@ -24,6 +24,7 @@ from PIL import Image
 
 from jaxgan.data.base import DataInfo
 from jaxgan.data.images import check_image_options, pil_to_uint8, to_model_image
+from jaxgan.data.registry import register
 from jaxgan.errors import JaxganError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -46,10 +47,20 @@ def _is_image_name(name: str) -> bool:
 
 
 def _images_under(folder: str) -> list[str]:
-  """Image files under folder, recursively, sorted by path; hidden entries skipped."""
-  found = []
+  """Image files under folder, recursively, sorted by path; hidden entries skipped.
+
+  Symbolic links are followed, each real folder at most once: a link cycle, or a link back to
+  a parent, neither hangs the scan nor lists an image twice.
+  """
+  found, seen = [], set()
   for root, dirs, files in os.walk(folder, followlinks=True):
-    dirs[:] = [d for d in dirs if not d.startswith(".")]
+    real = os.path.realpath(root)
+    if real in seen:
+      dirs[:] = []
+      continue
+    seen.add(real)
+    dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                     and os.path.realpath(os.path.join(root, d)) not in seen)
     found.extend(os.path.join(root, name) for name in files if _is_image_name(name))
   return sorted(found)
 
@@ -74,7 +85,7 @@ def _list_examples(root: str) -> tuple[list[str], list[int], list[str]]:
   return files, [-1] * len(files), []
 
 
-def _check_readable(path: str) -> None:
+def check_readable(path: str) -> None:
   """Raises JaxganError if the file's header/structure is not a readable image."""
   try:
     with Image.open(path) as image:
@@ -133,7 +144,7 @@ class FolderSource:
             f"(test_fraction={test_fraction}); use split='all' or another test_fraction"
         )
     for file in files:
-      _check_readable(file)
+      check_readable(file)
 
     self.path = path
     self.files = files
@@ -167,3 +178,35 @@ class FolderSource:
         f"FolderSource({self.path!r}, {len(self)} images, {self.info.shape}, "
         f"num_classes={self.info.num_classes})"
     )
+
+
+def check_folder(path: str) -> str:
+  """The folder data.path names, or a one-line error."""
+  path = os.path.expanduser(str(path))
+  if not path:
+    raise JaxganError("data.name='folder' needs data.path, the folder of images")
+  if not os.path.isdir(path):
+    raise JaxganError(f"image folder {path} does not exist or is not a folder")
+  return path
+
+
+def split_files(path: str, split: str) -> list[str]:
+  """Files of one split: the split's subfolder when there is one, else a hash split."""
+  names = {"train": ("train",), "test": ("test", "val"), "all": ()}[split]
+  for name in names:
+    if os.path.isdir(os.path.join(path, name)):
+      return _images_under(os.path.join(path, name))
+  files = _images_under(path)
+  if split == "all":
+    return files
+  want_test = split == "test"
+  return [f for f in files
+          if is_test_file(os.path.relpath(f, path).replace(os.sep, "/"),
+                          DEFAULT_TEST_FRACTION) == want_test]
+
+
+@register("folder/images")
+def load(data_config, split: str):
+  source = FolderSource(check_folder(data_config.path), data_config.image_size,
+                        data_config.channels, data_config.fit, split=split)
+  return source, source.info

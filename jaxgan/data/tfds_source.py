@@ -15,6 +15,7 @@ import numpy as np
 
 from jaxgan.data.base import DataInfo
 from jaxgan.data.images import check_image_options, to_model_image
+from jaxgan.data.registry import register
 from jaxgan.errors import JaxganError
 
 
@@ -151,3 +152,11 @@ class TfdsSource:
         f"TfdsSource({self.name!r}, split={self.split!r}, {len(self)} examples, "
         f"{self.info.shape}, num_classes={self.info.num_classes})"
     )
+
+
+@register("tfds/images")
+def load(data_config, split: str):
+  tfds_split = data_config.train_split if split == "train" else data_config.test_split
+  source = TfdsSource(data_config.name[len("tfds:"):], tfds_split, data_config.data_dir or None,
+                      data_config.image_size, data_config.channels, data_config.fit)
+  return source, source.info
