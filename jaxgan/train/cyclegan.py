@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgan import losses
+from jaxgan.data.sources import UnpairedSource
 from jaxgan.errors import JaxganError
 from jaxgan.train import pieces
 from jaxgan.train.image_pool import init_pool, query_pool
@@ -169,13 +170,13 @@ class CycleGANTrainer(pieces.TwoImageTrainer):
       from jaxgan import data  # pylint: disable=g-import-not-at-top
       source = data.load(self.config.data, "train")[0]
     from jaxgan.data.pipeline import fetch_batch  # pylint: disable=g-import-not-at-top
-    domain_source = getattr(source, "source_" + domain, None)
-    if domain_source is None:  # an unpaired source of another kind: its examples' 'a' / 'b'
+    if not isinstance(source, UnpairedSource):  # another unpaired source: its 'a' / 'b'
       batch = fetch_batch(source, np.arange(num or len(source)) % len(source))
       out = {"image": batch[domain]}
       if "label_" + domain in batch:
         out["label"] = batch["label_" + domain]
       return out
+    domain_source = source.source_a if domain == "a" else source.source_b
     n = len(domain_source)
     num = min(num or n, n) if clip else (num or n)
     order = np.arange(n) if seed is None else np.random.default_rng(seed).permutation(n)

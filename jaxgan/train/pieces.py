@@ -51,7 +51,7 @@ def random_jitter(key, images: list, load_size: int, flip: bool) -> list:
 
 def augment_config(config):
   """(load_size, flip) from the config's optional `augment` section."""
-  augment = config.get("augment") if hasattr(config, "get") else None
+  augment = config.get("augment")
   if augment is None:
     return 0, False
   return int(augment.get("load_size", 0)), bool(augment.get("flip", False))
