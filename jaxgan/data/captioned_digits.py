@@ -7,7 +7,8 @@ those attributes, like the ten captions per image of CUB:
   class       0..9, the source digit's label ("seven")
   colour      stroke colour, one of PALETTE (8 colours)
   background  background colour, one of PALETTE; low-contrast (colour, background) pairs are
-              never drawn (see ALLOWED_PAIRS)
+              never drawn: ALLOWED_PAIRS keeps the 42 of 56 ordered pairs at least MIN_CONTRAST
+              apart in RGB and MIN_LUMA_CONTRAST in luma
   thickness   0 thin / 1 thick: the upsampled glyph's mask eroded / dilated (morphology at the
               canonical 32x32 glyph, so "thick" means thick relative to the digit's size)
   slant       0 left / 1 upright / 2 right: a horizontal shear of +-SHEAR applied after the
@@ -96,6 +97,7 @@ PATTERN_PERIOD = 4
 PATTERN_AMPLITUDE = 18.0  # grey levels; dots go to +1.5x, the rest of the dot cell to -0.5x
 MENTION_PROB = 0.7
 MIN_CONTRAST = 110.0  # Euclidean RGB distance below which a colour pair is left out
+MIN_LUMA_CONTRAST = 25.0  # and difference of ITU-R 601 luma (grey levels)
 
 
 def _luma(rgb: np.ndarray) -> np.ndarray:
@@ -108,7 +110,7 @@ def _allowed_pairs() -> tuple[tuple[int, int], ...]:
   for fg in range(len(PALETTE)):
     for bg in range(len(PALETTE)):
       distance = float(np.linalg.norm(PALETTE[fg] - PALETTE[bg]))
-      if fg != bg and distance >= MIN_CONTRAST and abs(_luma(PALETTE[fg] - PALETTE[bg])) >= 25:
+      if fg != bg and distance >= MIN_CONTRAST and abs(_luma(PALETTE[fg] - PALETTE[bg])) >= MIN_LUMA_CONTRAST:
         pairs.append((fg, bg))
   return tuple(pairs)
 
