@@ -46,7 +46,7 @@ class ReaderRecipe:
   """Everything that determines the trained reader; its hash names the cache file."""
 
   seed: int = 0
-  num_epochs: int = 8
+  num_epochs: int = 16
   batch_size: int = 64
   learning_rate: float = 2e-3
   widths: tuple[int, ...] = (32, 64, 128)
