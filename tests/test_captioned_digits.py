@@ -253,6 +253,13 @@ def test_load_examples(small_cache):
   assert -1.0 <= batch["image"].min() and batch["image"].max() <= 1.0
   example = source[13]
   np.testing.assert_array_equal(example["embedding"], embeddings[1, 3])
+  native, _ = cd.load(_config(64), "train")  # kept as uint8, converted per batch
+  assert native.images.dtype == np.uint8
+  image = native.get_batch(np.array([10]))["image"]
+  assert image.dtype == np.float32 and image.shape == (1, 64, 64, 3)
+  np.testing.assert_allclose(image[0], data["images"][1] / 127.5 - 1.0, atol=1e-6)
+  np.testing.assert_allclose(image[0].reshape(16, 4, 16, 4, 3).mean((1, 3)),
+                             source.get_batch(np.array([10]))["image"][0], atol=1e-5)
 
 
 def test_load_errors(small_cache):

@@ -380,7 +380,9 @@ class TextDataInfo(DataInfo):
 class CaptionPairSource:
   """Random access to (image, caption) pairs: example i is image i // k with caption i % k.
 
-  `images` (N, ...) and `embeddings` (N, k, D) arrays; `extra` arrays of N rows ride along.
+  `images` (N, S, S, 3) float32 in [-1, 1], or uint8 (converted a batch at a time, so the
+  64x64 train split takes 88 MB instead of 353), `embeddings` (N, k, D); `extra` arrays of N
+  rows ride along.
   """
 
   def __init__(self, images: np.ndarray, embeddings: np.ndarray, extra: dict | None = None):
@@ -397,7 +399,10 @@ class CaptionPairSource:
   def get_batch(self, indices: np.ndarray) -> dict[str, np.ndarray]:
     indices = np.asarray(indices)
     image, cap = indices // self.per_image, indices % self.per_image
-    batch = {"image": self.images[image], "embedding": self.embeddings[image, cap]}
+    images = self.images[image]
+    if images.dtype == np.uint8:
+      images = images.astype(np.float32) / np.float32(127.5) - np.float32(1.0)
+    batch = {"image": images, "embedding": self.embeddings[image, cap]}
     batch.update({k: v[image] for k, v in self.extra.items()})
     return batch
 
@@ -408,7 +413,8 @@ def _source(split: str, size: int, encoder: str) -> CaptionPairSource:
 
   data = captioned_digits(split)
   embeddings = caption_embeddings(split, encoder)
-  return CaptionPairSource(to_model_images(data["images"], size), embeddings,
+  images = data["images"] if size == SIZE else to_model_images(data["images"], size)
+  return CaptionPairSource(images, embeddings,
                            {"label": data["attributes"]["class"]})
 
 
