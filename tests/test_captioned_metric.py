@@ -27,9 +27,15 @@ def small_cache(tmp_path_factory):
   full = cd.generate
   patch.setattr(cd, "generate", lambda split, num_sources=None: full(split, 64))
   tiny_classifier = digits_classifier.ClassifierRecipe(num_epochs=6)
-  patch.setattr(digits_classifier, "load_digits_classifier",
-                lambda: digits_classifier.DigitsClassifier(
-                    digits_classifier.train_digits_classifier(tiny_classifier), tiny_classifier))
+  trained = []
+
+  def load_tiny_classifier():  # trained once, on first use
+    if not trained:
+      trained.append(digits_classifier.DigitsClassifier(
+          digits_classifier.train_digits_classifier(tiny_classifier), tiny_classifier))
+    return trained[0]
+
+  patch.setattr(digits_classifier, "load_digits_classifier", load_tiny_classifier)
   cd._cached.cache_clear()
   yield
   cd._cached.cache_clear()
@@ -107,7 +113,7 @@ def test_tiny_reader_trains_reads_and_scores(small_cache):
 
 
 class _Oracle(C.AttributeReader):
-  """A reader that reads the true attributes (the network is not what is tested here)."""
+  """A reader that reads the given attributes (the network is not what is tested here)."""
 
   def __init__(self, attributes):
     self.attributes = attributes
@@ -119,18 +125,24 @@ class _Oracle(C.AttributeReader):
 
 def test_attribute_accuracy_compares_what_was_asked(small_cache):
   data = cd.captioned_digits("test")
-  reader = _Oracle(data["attributes"])
-  accuracy = reader.attribute_accuracy(data["images"], data["attributes"])
+  attrs = data["attributes"]
+  reader = _Oracle(attrs)
+  accuracy = reader.attribute_accuracy(data["images"], attrs)
   assert all(accuracy[a] == 1.0 for a in C.READ_ATTRIBUTES)
-  wrong = dict(data["attributes"], slant=(data["attributes"]["slant"] + 1) % 3)
+  wrong = dict(attrs, slant=(attrs["slant"] + 1) % 3)
   assert reader.attribute_accuracy(data["images"], wrong)["slant"] == 0.0
-  # class: the digits classifier on the de-coloured crops; the (short, 6-epoch) classifier reads
-  # the real renders far better than chance, and wrong colours (stroke and background swapped,
-  # so the ink is inverted) break it
+  # only the images whose caption named the attribute count
+  half = np.arange(len(data["images"])) % 2 == 0
+  wrong_half = dict(attrs, size=np.where(half, attrs["size"], 1 - attrs["size"]))
+  assert reader.attribute_accuracy(data["images"], wrong_half, {"size": half})["size"] == 1.0
+  nobody = reader.attribute_accuracy(data["images"], attrs, {"size": np.zeros_like(half)})
+  assert np.isnan(nobody["size"]) and nobody["slant"] == 1.0
+  # class: the digits classifier on the crops de-coloured with the colours the reader sees; the
+  # (short, 6-epoch) classifier reads the real renders far better than chance, and a reader that
+  # sees the colours swapped (the ink inverted) breaks it
   assert accuracy["class"] > 0.3
-  swapped = dict(data["attributes"], colour=data["attributes"]["background"],
-                 background=data["attributes"]["colour"])
-  assert reader.attribute_accuracy(data["images"], swapped)["class"] < accuracy["class"] - 0.1
+  swapped = _Oracle(dict(attrs, colour=attrs["background"], background=attrs["colour"]))
+  assert swapped.attribute_accuracy(data["images"], attrs)["class"] < accuracy["class"] - 0.1
 
 
 @pytest.mark.skipif(not os.environ.get("JAXGAN_SLOW_TESTS"),

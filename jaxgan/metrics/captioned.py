@@ -6,7 +6,7 @@ position, pattern. It is cached under $JAXGAN_CACHE like the digits classifier. 
 real 'test' renders (`ceiling`) is the best a generator can be scored at.
 
 Class is read by the existing digits classifier (jaxgan.metrics.digits_classifier), on the image
-de-coloured with the colours the caption asked for (each pixel's position between the background
+de-coloured with the colours the reader sees in it (each pixel's position between the background
 and stroke colours, 0..1), cut to a square around the stroke's bounding box (the classifier was
 trained on digits filling their 8x8 frame), deskewed by its moments and resized to its 32x32
 input; see `digit_crops`.
@@ -225,20 +225,32 @@ class AttributeReader:
     crops = digit_crops(decolour(images, colour, background))
     return np.argmax(load_digits_classifier().logits(crops), -1).astype(np.int32)
 
-  def attribute_accuracy(self, images, attributes: dict) -> dict[str, float]:
-    """attribute -> fraction of images showing the asked-for value (see the module doc)."""
+  def attribute_accuracy(self, images, attributes: dict,
+                         mentions: dict | None = None) -> dict[str, float]:
+    """attribute -> fraction of images showing the asked-for value (see the module doc).
+
+    With `mentions` ({attr: bool (N,)}, e.g. the mentions of the captions the images were made
+    from), each attribute is scored only over the images whose caption named it (NaN where none
+    did): an attribute the caption left out may come out any way. Class is read with the colours
+    the reader sees (so it works when the caption named no colour).
+    """
     missing = [a for a in cd.ATTRIBUTES if a not in attributes]
     if missing:
       raise JaxganError(f"attribute_accuracy needs every attribute; missing {', '.join(missing)}")
     images = to_reader_input(images)
-    if any(len(np.asarray(v)) != len(images) for v in attributes.values()):
+    arrays = list(attributes.values()) + list((mentions or {}).values())
+    if any(len(np.asarray(v)) != len(images) for v in arrays):
       raise JaxganError(f"attribute_accuracy: {len(images)} images but attribute arrays of "
-                        f"lengths {sorted({len(np.asarray(v)) for v in attributes.values()})}")
+                        f"lengths {sorted({len(np.asarray(v)) for v in arrays})}")
     predicted = self.predict(images)
-    predicted["class"] = self.predict_class(images, attributes["colour"],
-                                            attributes["background"])
-    return {a: float(np.mean(predicted[a] == np.asarray(attributes[a])))
-            for a in cd.ATTRIBUTES}
+    predicted["class"] = self.predict_class(images, predicted["colour"], predicted["background"])
+    result = {}
+    for attr in cd.ATTRIBUTES:
+      right = predicted[attr] == np.asarray(attributes[attr])
+      if mentions is not None and attr in mentions:
+        right = right[np.asarray(mentions[attr], bool)]
+      result[attr] = float(np.mean(right)) if len(right) else float("nan")
+    return result
 
 
 def cache_path(recipe: ReaderRecipe = DEFAULT_RECIPE) -> pathlib.Path:
@@ -276,11 +288,12 @@ def _load_cached(path: str, recipe: ReaderRecipe) -> AttributeReader:
   return AttributeReader(params, recipe)
 
 
-def attribute_accuracy(images, attributes: dict) -> dict[str, float]:
+def attribute_accuracy(images, attributes: dict, mentions: dict | None = None) -> dict[str, float]:
   """Per-attribute accuracy of (generated) images against the attributes their captions asked
   for: images (N, S, S, 3) float in [-1, 1] or uint8, attributes {attr: int (N,)} with every
-  attribute of captioned_digits.ATTRIBUTES (class included)."""
-  return load_attribute_reader().attribute_accuracy(images, attributes)
+  attribute of captioned_digits.ATTRIBUTES (class included); optional mentions {attr: bool (N,)}
+  restrict each attribute to the images whose caption named it."""
+  return load_attribute_reader().attribute_accuracy(images, attributes, mentions)
 
 
 def ceiling(blur_to: int | None = None) -> dict[str, float]:
