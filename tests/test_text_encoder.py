@@ -136,6 +136,26 @@ def test_multihot_layout(small_cache):
                  E.MULTIHOT_OFFSETS["pattern"] + 1}
 
 
+def test_prompts(small_cache):
+  data = cd.captioned_digits("test")
+  prompts = E.test_prompts(25, "multihot", seed=3)
+  assert len(prompts["captions"]) == 25 and prompts["embeddings"].shape == (25, 1024)
+  assert len(set(zip(prompts["image_index"].tolist(), prompts["captions"]))) == 25
+  again = E.test_prompts(25, "multihot", seed=3)
+  assert again["captions"] == prompts["captions"]
+  np.testing.assert_array_equal(again["embeddings"], prompts["embeddings"])
+  # each embedding is the caption's own, and attributes/mentions are its image's
+  np.testing.assert_allclose(prompts["embeddings"],
+                             E.embed_captions(prompts["captions"], "multihot"), atol=1e-5)
+  for k, i in enumerate(prompts["image_index"]):
+    assert prompts["captions"][k] in data["captions"][i]
+    assert prompts["attributes"]["class"][k] == data["attributes"]["class"][i]
+  assert prompts["mentions"]["class"].all() and not prompts["mentions"]["size"].all()
+  from jaxgan.errors import JaxganError
+  with pytest.raises(JaxganError, match="at least one"):
+    E.test_prompts(0, "multihot")
+
+
 def test_unknown_encoder(small_cache):
   from jaxgan.errors import JaxganError
   with pytest.raises(JaxganError, match="unknown text encoder"):

@@ -431,3 +431,28 @@ def _parse_multihot(text: str) -> np.ndarray:
       put("position", value)
       break
   return vec
+
+
+def test_prompts(num: int, encoder: str = "gru", seed: int = 0,
+                 recipe: EncoderRecipe = DEFAULT_RECIPE) -> dict:
+  """`num` captions of the captioned_digits 'test' split, for sampling and scoring a generator.
+
+  Drawn without replacement (while num <= 10 N) by a generator seeded with `seed`, each a
+  (test image, caption) pair. Returns {'captions': list of str, 'embeddings': float32
+  (num, 1024) as stored, 'attributes': {attr: int32 (num,)} of the image the caption was written
+  for, 'mentions': {attr: bool (num,)} which of them the caption names, 'image_index': int
+  (num,)}: `jaxgan.metrics.captioned.attribute_accuracy(samples, attributes, mentions)` scores
+  what a generator made of them.
+  """
+  if num < 1:
+    raise JaxganError(f"need at least one test caption, got {num}")
+  data = cd.captioned_digits("test")
+  embeddings = caption_embeddings("test", encoder, recipe)
+  total = len(data["images"]) * cd.CAPTIONS_PER_IMAGE
+  pairs = np.random.default_rng(seed).choice(total, num, replace=num > total)
+  image, caption = np.divmod(pairs, cd.CAPTIONS_PER_IMAGE)
+  return {"captions": [data["captions"][i][j] for i, j in zip(image, caption)],
+          "embeddings": embeddings[image, caption],
+          "attributes": {a: data["attributes"][a][image] for a in cd.ATTRIBUTES},
+          "mentions": {a: data["mentions"][a][image, caption] for a in cd.ATTRIBUTES},
+          "image_index": image}
