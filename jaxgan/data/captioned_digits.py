@@ -1,4 +1,4 @@
-"""captioned_digits: an embedded, offline text-to-image data set rendered from scikit-learn's digits.
+"""captioned_digits: an embedded, offline text-to-image data set drawn from scikit-learn's digits.
 
 Each image is one of the 8x8 UCI digits, smoothly upsampled, deskewed by its image moments and
 drawn again at 64x64 RGB with attributes chosen at random (seeded), and ten captions built from
@@ -110,7 +110,8 @@ def _allowed_pairs() -> tuple[tuple[int, int], ...]:
   for fg in range(len(PALETTE)):
     for bg in range(len(PALETTE)):
       distance = float(np.linalg.norm(PALETTE[fg] - PALETTE[bg]))
-      if fg != bg and distance >= MIN_CONTRAST and abs(_luma(PALETTE[fg] - PALETTE[bg])) >= MIN_LUMA_CONTRAST:
+      luma = abs(float(_luma(PALETTE[fg] - PALETTE[bg])))
+      if fg != bg and distance >= MIN_CONTRAST and luma >= MIN_LUMA_CONTRAST:
         pairs.append((fg, bg))
   return tuple(pairs)
 
@@ -138,8 +139,9 @@ def pattern_texture(pattern: int, size: int = SIZE) -> np.ndarray:
 def canonical_glyph(digit: np.ndarray, thickness: int) -> tuple[np.ndarray, np.ndarray]:
   """An 8x8 digit in [0, 1] -> (coverage (32, 32) in [0, 1], 2x2 deskew matrix in (row, col)).
 
-  Upsampled 4x by a cubic spline, thresholded to a mask, eroded (thin) or dilated (thick) by one
-  step (3x3 square / cross), and softened (Gaussian, sigma 0.8) for antialiased edges. The deskew matrix maps a
+  Upsampled 4x by a cubic spline, thresholded at 0.5 to a mask, eroded by a 3x3 square (thin;
+  by a cross where the square would leave under 30% of the stroke) or dilated by a cross
+  (thick), and softened (Gaussian, sigma 0.8) for antialiased edges. The deskew matrix maps a
   (row, col) offset from the glyph's centroid to its deskewed offset: col' = col - skew * row,
   skew = cov(row, col) / var(row) of the upsampled intensities.
   """

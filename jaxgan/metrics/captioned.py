@@ -219,11 +219,13 @@ class AttributeReader:
 
   def predict_class(self, images, colour, background) -> np.ndarray:
     """int (N,) digit classes by the digits classifier, de-coloured with the given colours."""
-    from jaxgan.metrics.digits_classifier import load_digits_classifier  # pylint: disable=g-import-not-at-top
+    # Looked up at call time (not imported at the top) so tests can substitute a smaller one.
+    from jaxgan.metrics import digits_classifier  # pylint: disable=g-import-not-at-top
 
     images = to_reader_input(images)
     crops = digit_crops(decolour(images, colour, background))
-    return np.argmax(load_digits_classifier().logits(crops), -1).astype(np.int32)
+    classifier = digits_classifier.load_digits_classifier()
+    return np.argmax(classifier.logits(crops), -1).astype(np.int32)
 
   def attribute_accuracy(self, images, attributes: dict,
                          mentions: dict | None = None) -> dict[str, float]:
