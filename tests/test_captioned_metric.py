@@ -55,6 +55,12 @@ def test_decolour_maps_background_to_0_and_stroke_to_1():
   assert background.mean() < 0.1 and np.percentile(background, 99) < 0.15  # stripes stay low
 
 
+def test_decolour_with_one_colour_for_both_is_blank_not_nan():
+  image = cd.render(_digit(), 2, 6, 1, 1, 1, 4, 0)[None].astype(np.float32) / 127.5 - 1.0
+  ink = C.decolour(image, np.array([3]), np.array([3]))
+  assert np.isfinite(ink).all() and ink.max() == 0.0
+
+
 def ndimage_dilate(mask):
   from scipy import ndimage
   return ndimage.binary_dilation(mask, iterations=2)

@@ -157,7 +157,8 @@ def decolour(images: np.ndarray, colour: np.ndarray, background: np.ndarray) -> 
   fg = cd.PALETTE[np.asarray(colour)] / 127.5 - 1.0
   bg = cd.PALETTE[np.asarray(background)] / 127.5 - 1.0
   axis = (fg - bg)[:, None, None, :]
-  t = ((images - bg[:, None, None, :]) * axis).sum(-1) / (axis ** 2).sum(-1)
+  # one colour for both (a reader's mistake): no ink anywhere rather than NaN
+  t = ((images - bg[:, None, None, :]) * axis).sum(-1) / np.maximum((axis ** 2).sum(-1), 1e-6)
   return np.clip(t, 0.0, 1.0)
 
 
