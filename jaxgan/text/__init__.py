@@ -1,0 +1,1 @@
+"""Text side of text-to-image: the caption encoder of the captioned_digits data set."""
