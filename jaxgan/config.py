@@ -72,7 +72,10 @@ def base_config() -> ml_collections.ConfigDict:
       # A|B files; direction 'AtoB' or 'BtoA' picks the input half) or 'unpaired' (subfolders
       # trainA/ trainB/ testA/ testB/). tfds: domain_b 'split' (domain B from
       # train_split_b / test_split_b) or 'negative' (B the negatives of a disjoint half).
-      layout="", direction="AtoB", domain_b="", train_split_b="", test_split_b=""))
+      layout="", direction="AtoB", domain_b="", train_split_b="", test_split_b="",
+      # Captioned sets (captioned_digits, stackgan_cub/coco): the caption embedding of
+      # captioned_digits, 'gru' (the bundled text encoder) or 'multihot' (the ablation).
+      text_encoder="gru"))
 
   c.checkpoint_every = 1000
   c.keep_checkpoints = 3

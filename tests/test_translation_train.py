@@ -92,19 +92,21 @@ def _one_line(excinfo, *fragments):
 
 # ---------------------------------------------------------------- every config, end to end
 
+def _cycle_outputs(channels: int) -> dict:
+  """CycleGAN's sample arrays: each domain's inputs, translations and cycles, (8, 8, C)."""
+  names = ("inputs_a", "samples_ab", "cycles_a", "inputs_b", "samples_ba", "cycles_b")
+  return {name: (8, 8, channels) for name in names}
+
+
 CONFIGS = {
     "pix2pix_photos": (PIX2PIX, None, {"inputs": (16, 16, 1), "samples": (16, 16, 3),
                                        "targets": (16, 16, 3)}),
     "pix2pix_facades": ({**PIX2PIX, "batch_size": 1, "augment.load_size": 18}, "facades",
                         {"inputs": (16, 16, 3), "samples": (16, 16, 3), "targets": (16, 16, 3)}),
-    "cyclegan_digits": (CYCLEGAN, None, {"inputs_a": (8, 8, 1), "samples_ab": (8, 8, 1),
-                                         "inputs_b": (8, 8, 1), "samples_ba": (8, 8, 1),
-                                         "labels_a": (), "labels_b": ()}),
-    "cyclegan_photos": (CYCLEGAN, None, {"inputs_a": (8, 8, 3), "samples_ab": (8, 8, 3),
-                                         "inputs_b": (8, 8, 3), "samples_ba": (8, 8, 3)}),
+    "cyclegan_digits": (CYCLEGAN, None, {**_cycle_outputs(1), "labels_a": (), "labels_b": ()}),
+    "cyclegan_photos": (CYCLEGAN, None, _cycle_outputs(3)),
     "cyclegan_horse2zebra": ({**CYCLEGAN, "batch_size": 1, "augment.load_size": 10}, "tfds",
-                             {"inputs_a": (8, 8, 3), "samples_ab": (8, 8, 3),
-                              "inputs_b": (8, 8, 3), "samples_ba": (8, 8, 3)}),
+                             _cycle_outputs(3)),
     "cogan_digits": (COGAN, None, {"samples_a": (8, 8, 1), "samples_b": (8, 8, 1)}),
     "cogan_mnist": (COGAN, "tfds", {"samples_a": (8, 8, 1), "samples_b": (8, 8, 1)}),
 }

@@ -59,6 +59,7 @@ import numpy as np
 from scipy import ndimage
 
 from jaxgan.data.base import DataInfo
+from jaxgan.data.registry import register
 from jaxgan.data.embedded import DIGITS_NUM_CLASSES, digits_arrays
 from jaxgan.errors import JaxganError
 
@@ -420,6 +421,7 @@ def _source(split: str, size: int, encoder: str) -> CaptionPairSource:
                            {"label": data["attributes"]["class"]})
 
 
+@register("captioned_digits")
 def load(data_config, split: str = "train"):
   """(source, TextDataInfo) for data.name='captioned_digits'; see the module docstring."""
   size = data_config.image_size

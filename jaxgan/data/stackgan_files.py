@@ -37,6 +37,7 @@ import pickle
 import numpy as np
 from PIL import Image
 
+from jaxgan.data.registry import register
 from jaxgan.errors import JaxganError
 
 NAMES = ("stackgan_cub", "stackgan_coco")
@@ -210,6 +211,7 @@ class StackganSource:
             "embedding": self.embeddings[image, caption]}
 
 
+@register("stackgan_cub", "stackgan_coco")
 def load(data_config, split: str = "train"):
   """(StackganSource, TextDataInfo) for data.name 'stackgan_cub' / 'stackgan_coco'."""
   from jaxgan.data.captioned_digits import TextDataInfo  # pylint: disable=g-import-not-at-top
