@@ -1,0 +1,66 @@
+"""StyleGAN2's modulated convolution: the grouped form against the fused form on this backend.
+
+Times jit-compiled forward and forward+backward (gradient w.r.t. input, weight and styles) of
+jaxgan.nn.style.modulated_conv2d (3x3, demodulated, 'SAME') at a few (batch, channels, size),
+median of several runs after a warm-up; prints one JSON object per size and the load average
+(`uptime`), since the CPU is shared.
+
+  PYTHONPATH=. python benchmarks/modconv.py [--repeats 5] [--sizes 4x64x16,8x128x32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgan.nn.style import modulated_conv2d
+
+
+def _time(fn, args, repeats):
+  jax.block_until_ready(fn(*args))  # compile and warm up
+  times = []
+  for _ in range(repeats):
+    t0 = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    times.append(time.perf_counter() - t0)
+  return float(np.median(times))
+
+
+def measure(n, c, size, repeats):
+  kx, kw, ks = jax.random.split(jax.random.PRNGKey(0), 3)
+  x = jax.random.normal(kx, (n, size, size, c))
+  weight = jax.random.normal(kw, (3, 3, c, c))
+  styles = jax.random.normal(ks, (n, c)) + 1.0
+  out = {"batch": n, "channels": c, "size": size}
+  for impl in ("grouped", "fused"):
+    fwd = jax.jit(lambda x, w, s, impl=impl: modulated_conv2d(x, w, s, impl=impl))
+    loss = lambda x, w, s, impl=impl: jnp.sum(jnp.square(modulated_conv2d(x, w, s, impl=impl)))
+    bwd = jax.jit(jax.grad(loss, argnums=(0, 1, 2)))
+    out[f"{impl}_fwd_ms"] = round(1e3 * _time(fwd, (x, weight, styles), repeats), 3)
+    out[f"{impl}_fwd_bwd_ms"] = round(1e3 * _time(bwd, (x, weight, styles), repeats), 3)
+  return out
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--repeats", type=int, default=5)
+  parser.add_argument("--sizes", default="4x32x32,8x64x16,4x128x32,8x256x8,4x64x64")
+  args = parser.parse_args()
+  print(json.dumps({"backend": jax.default_backend(), "devices": str(jax.devices()),
+                    "uptime_before": subprocess.run(["uptime"], capture_output=True,
+                                                    text=True).stdout.strip()}), flush=True)
+  for spec in args.sizes.split(","):
+    n, c, size = (int(v) for v in spec.split("x"))
+    print(json.dumps(measure(n, c, size, args.repeats)), flush=True)
+  print(json.dumps({"uptime_after": subprocess.run(["uptime"], capture_output=True,
+                                                   text=True).stdout.strip()}), flush=True)
+
+
+if __name__ == "__main__":
+  main()
