@@ -1,9 +1,10 @@
 """StyleGAN2's modulated convolution: the grouped form against the fused form on this backend.
 
 Times jit-compiled forward and forward+backward (gradient w.r.t. input, weight and styles) of
-jaxgan.nn.style.modulated_conv2d (3x3, demodulated, 'SAME') at a few (batch, channels, size),
-median of several runs after a warm-up; prints one JSON object per size and the load average
-(`uptime`), since the CPU is shared.
+jaxgan.nn.style.modulated_conv2d (3x3, demodulated, 'SAME') at a few (batch, channels, size):
+median wall-clock and CPU time (process_time) of several calls after a warm-up; prints one JSON
+object per size and the load average (`uptime`) before and after, since the CPU is shared.
+Sizes are BxCxS: batch, input = output channels, height = width.
 
   PYTHONPATH=. python benchmarks/modconv.py [--repeats 5] [--sizes 4x64x16,8x128x32]
 """
@@ -23,13 +24,15 @@ from jaxgan.nn.style import modulated_conv2d
 
 
 def _time(fn, args, repeats):
+  """Median wall-clock and CPU (process_time, all threads) seconds per call."""
   jax.block_until_ready(fn(*args))  # compile and warm up
-  times = []
+  wall, cpu = [], []
   for _ in range(repeats):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     jax.block_until_ready(fn(*args))
-    times.append(time.perf_counter() - t0)
-  return float(np.median(times))
+    wall.append(time.perf_counter() - t0)
+    cpu.append(time.process_time() - c0)
+  return float(np.median(wall)), float(np.median(cpu))
 
 
 def measure(n, c, size, repeats):
@@ -42,15 +45,17 @@ def measure(n, c, size, repeats):
     fwd = jax.jit(lambda x, w, s, impl=impl: modulated_conv2d(x, w, s, impl=impl))
     loss = lambda x, w, s, impl=impl: jnp.sum(jnp.square(modulated_conv2d(x, w, s, impl=impl)))
     bwd = jax.jit(jax.grad(loss, argnums=(0, 1, 2)))
-    out[f"{impl}_fwd_ms"] = round(1e3 * _time(fwd, (x, weight, styles), repeats), 3)
-    out[f"{impl}_fwd_bwd_ms"] = round(1e3 * _time(bwd, (x, weight, styles), repeats), 3)
+    for name, fn in (("fwd", fwd), ("fwd_bwd", bwd)):
+      wall, cpu = _time(fn, (x, weight, styles), repeats)
+      out[f"{impl}_{name}_ms"] = round(1e3 * wall, 3)
+      out[f"{impl}_{name}_cpu_ms"] = round(1e3 * cpu, 3)
   return out
 
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--repeats", type=int, default=5)
-  parser.add_argument("--sizes", default="4x32x32,8x64x16,4x128x32,8x256x8,4x64x64")
+  parser.add_argument("--sizes", default="4x32x32,8x64x16,4x128x32,8x256x8,4x512x8")
   args = parser.parse_args()
   print(json.dumps({"backend": jax.default_backend(), "devices": str(jax.devices()),
                     "uptime_before": subprocess.run(["uptime"], capture_output=True,

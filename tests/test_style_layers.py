@@ -142,6 +142,12 @@ def test_filters_sum_to_their_gain():
       f = fir.setup_filter(taps, gain)
       assert f.shape == (len(taps), len(taps))
       np.testing.assert_allclose(f.sum(), gain, rtol=1e-6)
+      # The filter upfirdn2d applies: its impulse response, over the full support.
+      k = len(taps)
+      impulse = jnp.zeros((1, 1, 1, 2)).at[0, 0, 0, 1].set(1.0)
+      response = fir.upfirdn2d(impulse, taps, pad=(k - 1, k - 1), gain=gain)
+      np.testing.assert_allclose(response[0, :, :, 1], f, rtol=1e-6)
+      np.testing.assert_array_equal(response[0, :, :, 0], 0.0)
   np.testing.assert_allclose(fir.setup_filter((1, 2, 1))[1], [2 / 16, 4 / 16, 2 / 16])
 
 

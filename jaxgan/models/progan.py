@@ -91,12 +91,11 @@ class ProGANGenerator(nn.Module):
                                       dtype=self.dtype)
     self.input_bias = self.param("b4_dense_bias", nn.initializers.zeros, (nf(1),), jnp.float32)
     self.input_conv = EqualizedConv(nf(1), (3, 3), dtype=self.dtype)
-    convs = {}
-    for k in range(3, top + 1):
-      convs[2**k] = (EqualizedConv(nf(k - 1), (3, 3), dtype=self.dtype),
-                     EqualizedConv(nf(k - 1), (3, 3), dtype=self.dtype))
-    self.convs = {str(k): v for k, v in convs.items()}
-    self.to_rgb = {str(2**k): EqualizedConv(self.channels, (1, 1), gain=1.0, dtype=self.dtype) for k in range(2, top + 1)}
+    self.convs = {str(2**k): (EqualizedConv(nf(k - 1), (3, 3), dtype=self.dtype),
+                              EqualizedConv(nf(k - 1), (3, 3), dtype=self.dtype))
+                  for k in range(3, top + 1)}
+    self.to_rgb = {str(2**k): EqualizedConv(self.channels, (1, 1), gain=1.0, dtype=self.dtype)
+                   for k in range(2, top + 1)}
 
   def features(self, z, resolution: int):
     """The block outputs {res: [N, res, res, nf]} from 4x4 up to `resolution`."""
@@ -147,9 +146,11 @@ class ProGANDiscriminator(nn.Module):
   def setup(self):
     top = log2_size(self.image_size)
     nf = lambda s: num_features(s, self.fmap_base, self.fmap_max, self.fmap_decay)
-    self.from_rgb = {str(2**k): EqualizedConv(nf(k - 1), (1, 1), dtype=self.dtype) for k in range(2, top + 1)}
+    self.from_rgb = {str(2**k): EqualizedConv(nf(k - 1), (1, 1), dtype=self.dtype)
+                     for k in range(2, top + 1)}
     self.convs = {str(2**k): (EqualizedConv(nf(k - 1), (3, 3), dtype=self.dtype),
-                         EqualizedConv(nf(k - 2), (3, 3), dtype=self.dtype)) for k in range(3, top + 1)}
+                              EqualizedConv(nf(k - 2), (3, 3), dtype=self.dtype))
+                  for k in range(3, top + 1)}
     self.final_conv = EqualizedConv(nf(1), (3, 3), dtype=self.dtype)
     self.final_dense0 = EqualizedDense(nf(0), gain=SQRT2, dtype=self.dtype)
     self.final_dense1 = EqualizedDense(1, gain=1.0, dtype=self.dtype)

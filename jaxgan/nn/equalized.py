@@ -1,4 +1,4 @@
-"""Equalised learning rate (Karras et al. 2017, section 4.1) with StyleGAN's learning-rate multiplier.
+"""Equalised learning rate (Karras et al. 2017, section 4.1), with StyleGAN's lr multiplier.
 
 Weights are stored as N(0, 1) / lr_mul and scaled at run time by gain / sqrt(fan_in) * lr_mul (He's
 constant times the multiplier); the bias is stored as `bias_init` and multiplied by lr_mul at run
@@ -7,11 +7,11 @@ stylegan2-ada-pytorch's FullyConnectedLayer (bias_init stored, bias_gain = lr_mu
 0.01 (StyleGAN's mapping network) Adam's steps on the stored values move the effective weights 100x
 more slowly.
 
-`gain` is ProGAN/StyleGAN's: it goes into the weight scale (sqrt(2) before a (leaky) ReLU, 1 before a
-linear output). stylegan2-ada-pytorch instead multiplies the activation's output by sqrt(2); for a
-positively homogeneous activation the two differ only in how the bias is parameterised (b vs
-b * sqrt(2)), and jaxgan.models.stylegan2 uses gain=1 here and the sqrt(2) after the activation, as
-that code does.
+`gain` is ProGAN/StyleGAN's: it goes into the weight scale (sqrt(2) before a (leaky) ReLU, 1
+before a linear output). stylegan2-ada-pytorch instead multiplies the activation's output by
+sqrt(2); for a positively homogeneous activation the two differ only in how the bias is
+parameterised (b vs b * sqrt(2)), and jaxgan.models.stylegan2 uses gain=1 here and the sqrt(2)
+after the activation, as that code does.
 """
 
 from __future__ import annotations

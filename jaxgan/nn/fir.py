@@ -3,7 +3,7 @@
 `upfirdn2d` has the semantics of stylegan2-ada-pytorch's torch_utils/ops/upfirdn2d.py: insert up-1
 zeros after every sample, pad (negative padding crops), convolve each channel with the 2-D filter
 (the outer product of a 1-D one, normalised to sum 1, times `gain`), keep every `down`-th sample.
-The filters here are symmetric, so convolution and correlation coincide and no flip is needed.
+`setup_filter` gives the 2-D filter (what the tests check sums to its gain).
 
 StyleGAN (2018) blurs with [1, 2, 1] at stride 1 ('SAME' padding) after its nearest upsampling and
 before its average-pool downsampling; StyleGAN2 upsamples and downsamples with [1, 3, 3, 1].
@@ -11,9 +11,9 @@ before its average-pool downsampling; StyleGAN2 upsamples and downsamples with [
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -48,15 +48,26 @@ def upfirdn2d(x, taps: Sequence[float], up: int = 1, down: int = 1,
               pad: tuple[int, int] = (0, 0), gain: float = 1.0):
   """Upsample (zero insertion), pad, FIR filter, downsample; x is NHWC.
 
-  Output size per axis: (H * up + pad0 + pad1 - len(taps)) // down + 1.
+  Output size per axis: (H * up + pad0 + pad1 - len(taps)) // down + 1. The 2-D filter is
+  separable, so it runs as the 1-D filter along H then W, each a sum of len(taps) shifted
+  (strided, when down > 1) slices: on XLA's CPU backend this is 10-80x faster, forward and
+  backward, than the same filter as a depthwise convolution (feature_group_count = C), measured
+  at 4x32x32x128 (benchmarks/README.md).
   """
-  f = setup_filter(taps, gain)
-  c = x.shape[-1]
+  f = np.asarray(taps, np.float64)
+  f = f / f.sum() * math.sqrt(gain)  # per axis: the 2-D filter is the outer product
+  k = len(f)
   x = _pad(_zero_insert(x, up), pad)
-  kernel = jnp.broadcast_to(jnp.asarray(f, x.dtype)[:, :, None, None], f.shape + (1, c))
-  return jax.lax.conv_general_dilated(x, kernel, (down, down), "VALID",
-                                      dimension_numbers=("NHWC", "HWIO", "NHWC"),
-                                      feature_group_count=c)
+  for axis in (1, 2):
+    n_out = (x.shape[axis] - k) // down + 1
+    acc = None
+    for t in range(k):
+      index = [slice(None)] * 4
+      index[axis] = slice(t, t + down * (n_out - 1) + 1, down)
+      term = x[tuple(index)] * jnp.asarray(f[k - 1 - t], x.dtype)  # convolution: taps reversed
+      acc = term if acc is None else acc + term
+    x = acc
+  return x
 
 
 def upsample2d(x, taps: Sequence[float] = RESAMPLE_STYLEGAN2, up: int = 2):

@@ -136,7 +136,7 @@ def resolve_modconv_impl(impl: str) -> str:
 
 def modulated_conv2d(x, weight, styles, demodulate: bool = True, padding="SAME",
                      impl: str = "grouped", dtype=None):
-  """StyleGAN2's modulated convolution (stride 1); x [N, H, W, I], weight [k, k, I, O], styles [N, I].
+  """StyleGAN2's modulated convolution, stride 1: x [N,H,W,I], weight [k,k,I,O], styles [N,I].
 
   w'_n = weight * styles_n (per input channel); with demodulation each output channel's
   modulated weight is divided by sqrt(sum_{k,k,I} w'^2 + 1e-8) (eq. 3 of Karras et al. 2019).
