@@ -58,9 +58,10 @@ def measure(n, c, size, repeats):
 
 
 def _up_fir_first(x, weight, styles):
-  """jaxgan's upsampling modulated conv: FIR 2x upsampling, then a 'VALID' 3x3 (fused form)."""
+  """jaxgan's upsampling modulated conv (fused form): FIR 2x upsampling, then the unpadded 3x3
+  conv, computed as the interior of the 'SAME' one as jaxgan.nn.style.ModulatedConv does."""
   x = fir.upfirdn2d(x, fir.RESAMPLE_STYLEGAN2, up=2, pad=(3, 2), gain=4.0)
-  return modulated_conv2d(x, weight, styles, True, "VALID", impl="fused")
+  return modulated_conv2d(x, weight, styles, True, "SAME", impl="fused")[:, 1:-1, 1:-1, :]
 
 
 def _up_tconv_first(x, weight, styles):

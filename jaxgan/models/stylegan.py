@@ -134,7 +134,7 @@ class StyleGeneratorBase(nn.Module):
     if train and self.is_mutable_collection("w_avg") and not self.is_initializing():
       self.w_avg.value = lerp(jnp.mean(w, axis=0), self.w_avg.value, self.w_avg_beta)
     ws = jnp.broadcast_to(w[:, None, :], (w.shape[0], self.num_ws, w.shape[1]))
-    cutoff = self.truncation_cutoff if truncation_cutoff == "config" else truncation_cutoff
+    cutoff = self.truncation_cutoff if isinstance(truncation_cutoff, str) else truncation_cutoff
     return self.truncate(ws, truncation_psi, cutoff)
 
   def styles(self, z, labels=None, train: bool = False, mixing_prob=None, truncation_psi=1.0,
@@ -156,7 +156,7 @@ class StyleGeneratorBase(nn.Module):
       cutoff = jnp.where(jax.random.uniform(k_coin, ()) < prob, cutoff, self.num_ws)
       layer = jnp.arange(self.num_ws)[None, :, None]
       ws = jnp.where(layer < cutoff, ws, ws2)
-    cutoff = self.truncation_cutoff if truncation_cutoff == "config" else truncation_cutoff
+    cutoff = self.truncation_cutoff if isinstance(truncation_cutoff, str) else truncation_cutoff
     return self.truncate(ws, truncation_psi, cutoff)
 
   def __call__(self, z, labels=None, train: bool = True, resolution: int | None = None,

@@ -186,12 +186,13 @@ class ModulatedConv(nn.Module):
   SynthesisLayer). Without demodulation (toRGB) the style is multiplied by 1/sqrt(fan_in)
   (ToRGBLayer's weight_gain).
 
-  up=2: FIR upsampling ([1, 3, 3, 1], gain 4) then the convolution with 'VALID' padding over
-  one extra border pixel: the same output as the official transposed convolution followed by
-  the FIR filter (both are the central 2H x 2W of the full linear convolution of the
-  zero-inserted input with filter and kernel), computed at the output resolution instead of
-  the input one. That costs ~4x the multiply-adds forward but avoids XLA CPU's slow transposed-conv
-  kernel gradient: forward+backward was faster at 4 of 5 sizes measured (benchmarks/README.md).
+  up=2: FIR upsampling ([1, 3, 3, 1], gain 4) then the convolution without padding over one
+  extra border pixel (computed as the interior of a 'SAME' one, faster on XLA CPU): the same
+  output as the official transposed convolution followed by the FIR filter (both are the
+  central 2H x 2W of the full linear convolution of the zero-inserted input with filter and
+  kernel), computed at the output resolution instead of the input one. That costs ~4x the
+  multiply-adds forward but avoids XLA CPU's slow transposed-conv kernel gradient (see
+  benchmarks/README.md for where each order is faster).
   """
 
   features: int
@@ -210,13 +211,14 @@ class ModulatedConv(nn.Module):
       styles = styles / math.sqrt(c * k * k)
     weight = self.param("kernel", nn.initializers.normal(1.0), (k, k, c, self.features),
                         jnp.float32)
-    if self.up > 1:
-      fw, p = len(self.resample_filter), k // 2
-      x = upfirdn2d(x, self.resample_filter, up=self.up,
-                    pad=((fw + self.up - 1) // 2 + p, (fw - self.up) // 2 + p),
-                    gain=self.up * self.up)
-      padding = "VALID"
-    else:
-      padding = "SAME"
-    return modulated_conv2d(x.astype(self.dtype), weight, styles, self.demodulate, padding,
-                            self.impl, self.dtype)
+    x = x.astype(self.dtype)
+    if self.up == 1:
+      return modulated_conv2d(x, weight, styles, self.demodulate, "SAME", self.impl, self.dtype)
+    fw, p = len(self.resample_filter), k // 2
+    x = upfirdn2d(x, self.resample_filter, up=self.up,
+                  pad=((fw + self.up - 1) // 2 + p, (fw - self.up) // 2 + p),
+                  gain=self.up * self.up)
+    # The 'VALID' convolution of x, as the interior of the 'SAME' one: XLA CPU ran 3x3 convs
+    # without padding 3x slower than padded ones (4 x 34x34 x 512: 456-485 vs 147-153 CPU ms).
+    y = modulated_conv2d(x, weight, styles, self.demodulate, "SAME", self.impl, self.dtype)
+    return y[:, p:y.shape[1] - p, p:y.shape[2] - p, :]
