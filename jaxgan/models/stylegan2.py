@@ -156,9 +156,11 @@ class StyleGAN2Discriminator(nn.Module):
       skip = EqualizedConv(nf(k - 2), (1, 1), gain=1.0, use_bias=False, dtype=dt,
                            name=f"b{2**k}_skip")(downsample2d(h, RESAMPLE_STYLEGAN2))
       y = act(EqualizedConv(nf(k - 1), (3, 3), gain=1.0, dtype=dt, name=f"b{2**k}_conv0")(h))
-      y = upfirdn2d(y, RESAMPLE_STYLEGAN2, pad=(2, 2))
-      y = act(EqualizedConv(nf(k - 2), (3, 3), gain=1.0, padding="VALID", strides=(2, 2),
-                            dtype=dt, name=f"b{2**k}_conv1")(y))
+      y = upfirdn2d(y, RESAMPLE_STYLEGAN2, pad=(2, 2))  # [N, r+1, r+1, C]
+      # Stride 2 without padding; the zero row/column after the end is never read (r/2 windows
+      # either way) but puts XLA CPU on its faster padded path (4 x 33x33 x 512: 49 vs 85 ms).
+      y = act(EqualizedConv(nf(k - 2), (3, 3), gain=1.0, padding=((0, 1), (0, 1)),
+                            strides=(2, 2), dtype=dt, name=f"b{2**k}_conv1")(y))
       h = (skip + y) * SQRT_HALF
     h = minibatch_stddev(h, self.mbstd_group_size, self.mbstd_num_channels)
     h = act(EqualizedConv(nf(1), (3, 3), gain=1.0, dtype=dt, name="b4_conv")(h))
