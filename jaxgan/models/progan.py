@@ -190,21 +190,25 @@ class ProGANDiscriminator(nn.Module):
     return self.forward(x, alpha)
 
 
-def _get(section, key, default):
+def setting(section, key, default):
+  """config.generator / config.discriminator's `key`, or the official default when unset."""
   return section.get(key, default) if section is not None else default
 
 
 def build(config, info):
+  """Reads generator.{fmap_base, fmap_max, fmap_decay}, discriminator.{fmap_base, fmap_max,
+  fmap_decay, mbstd_group_size, mbstd_num_channels}; unset keys take the official values."""
   if config.get("conditional", False):
     raise ValueError("progan: the networks here are unconditional (set conditional=False)")
   g, d = config.generator, config.discriminator
   dtype = compute_dtype(config.compute_dtype)
   size, _, channels = info.shape
   generator = ProGANGenerator(
-      image_size=size, channels=channels, fmap_base=_get(g, "fmap_base", 8192),
-      fmap_max=_get(g, "fmap_max", 512), fmap_decay=_get(g, "fmap_decay", 1.0), dtype=dtype)
+      image_size=size, channels=channels, fmap_base=setting(g, "fmap_base", 8192),
+      fmap_max=setting(g, "fmap_max", 512), fmap_decay=setting(g, "fmap_decay", 1.0), dtype=dtype)
   discriminator = ProGANDiscriminator(
-      image_size=size, fmap_base=_get(d, "fmap_base", 8192), fmap_max=_get(d, "fmap_max", 512),
-      fmap_decay=_get(d, "fmap_decay", 1.0), mbstd_group_size=_get(d, "mbstd_group_size", 4),
-      mbstd_num_channels=_get(d, "mbstd_num_channels", 1), dtype=dtype)
+      image_size=size, fmap_base=setting(d, "fmap_base", 8192),
+      fmap_max=setting(d, "fmap_max", 512), fmap_decay=setting(d, "fmap_decay", 1.0),
+      mbstd_group_size=setting(d, "mbstd_group_size", 4),
+      mbstd_num_channels=setting(d, "mbstd_num_channels", 1), dtype=dtype)
   return generator, discriminator

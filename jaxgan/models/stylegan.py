@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgan.models.progan import (ProGANDiscriminator, check_resolution, lerp, log2_size, lrelu,
-                                  num_features, _get)
+                                  num_features, setting)
 from jaxgan.nn.basic import compute_dtype
 from jaxgan.nn.equalized import EqualizedConv, EqualizedDense
 from jaxgan.nn.fir import blur, downscale_avg, upscale_nearest
@@ -247,21 +247,26 @@ class StyleGANDiscriminator(ProGANDiscriminator):
 
 
 def build(config, info):
+  """Reads generator.{w_dim, mapping_layers, mapping_features, mapping_lr_mul, w_avg_beta,
+  mixing_prob, truncation_cutoff, fmap_base, fmap_max, fmap_decay} and discriminator.{fmap_base,
+  fmap_max, fmap_decay, mbstd_group_size, mbstd_num_channels}; unset keys take the official
+  values (the latent size is z's, config.latent_dim: 512 in the paper)."""
   if config.get("conditional", False):
     raise ValueError("stylegan: the networks here are unconditional (set conditional=False)")
   g, d = config.generator, config.discriminator
   dtype = compute_dtype(config.compute_dtype)
   size, _, channels = info.shape
   generator = StyleGANGenerator(
-      image_size=size, channels=channels, w_dim=_get(g, "w_dim", 512),
-      mapping_layers=_get(g, "mapping_layers", 8),
-      mapping_features=_get(g, "mapping_features", 512),
-      mapping_lr_mul=_get(g, "mapping_lr_mul", 0.01), w_avg_beta=_get(g, "w_avg_beta", 0.995),
-      mixing_prob=_get(g, "mixing_prob", 0.9),
-      truncation_cutoff=_get(g, "truncation_cutoff", 8), fmap_base=_get(g, "fmap_base", 8192),
-      fmap_max=_get(g, "fmap_max", 512), fmap_decay=_get(g, "fmap_decay", 1.0), dtype=dtype)
+      image_size=size, channels=channels, w_dim=setting(g, "w_dim", 512),
+      mapping_layers=setting(g, "mapping_layers", 8),
+      mapping_features=setting(g, "mapping_features", 512),
+      mapping_lr_mul=setting(g, "mapping_lr_mul", 0.01), w_avg_beta=setting(g, "w_avg_beta", 0.995),
+      mixing_prob=setting(g, "mixing_prob", 0.9),
+      truncation_cutoff=setting(g, "truncation_cutoff", 8), fmap_base=setting(g, "fmap_base", 8192),
+      fmap_max=setting(g, "fmap_max", 512), fmap_decay=setting(g, "fmap_decay", 1.0), dtype=dtype)
   discriminator = StyleGANDiscriminator(
-      image_size=size, fmap_base=_get(d, "fmap_base", 8192), fmap_max=_get(d, "fmap_max", 512),
-      fmap_decay=_get(d, "fmap_decay", 1.0), mbstd_group_size=_get(d, "mbstd_group_size", 4),
-      mbstd_num_channels=_get(d, "mbstd_num_channels", 1), dtype=dtype)
+      image_size=size, fmap_base=setting(d, "fmap_base", 8192),
+      fmap_max=setting(d, "fmap_max", 512), fmap_decay=setting(d, "fmap_decay", 1.0),
+      mbstd_group_size=setting(d, "mbstd_group_size", 4),
+      mbstd_num_channels=setting(d, "mbstd_num_channels", 1), dtype=dtype)
   return generator, discriminator

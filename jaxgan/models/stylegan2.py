@@ -39,7 +39,7 @@ import math
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jaxgan.models.progan import check_resolution, log2_size, lrelu, num_features, _get
+from jaxgan.models.progan import check_resolution, log2_size, lrelu, num_features, setting
 from jaxgan.models.stylegan import StyleGeneratorBase
 from jaxgan.nn.basic import compute_dtype
 from jaxgan.nn.equalized import EqualizedConv, EqualizedDense
@@ -169,23 +169,26 @@ class StyleGAN2Discriminator(nn.Module):
 
 
 def build(config, info):
+  """As jaxgan.models.stylegan.build, plus generator.modconv_impl ('auto', 'grouped', 'fused');
+  fmap_base defaults to 16384 (config F's channel_base 32768) and truncation_cutoff to None."""
   if config.get("conditional", False):
     raise ValueError("stylegan2: the networks here are unconditional (set conditional=False)")
   g, d = config.generator, config.discriminator
   dtype = compute_dtype(config.compute_dtype)
   size, _, channels = info.shape
   generator = StyleGAN2Generator(
-      image_size=size, channels=channels, w_dim=_get(g, "w_dim", 512),
-      mapping_layers=_get(g, "mapping_layers", 8),
-      mapping_features=_get(g, "mapping_features", 512),
-      mapping_lr_mul=_get(g, "mapping_lr_mul", 0.01), w_avg_beta=_get(g, "w_avg_beta", 0.995),
-      mixing_prob=_get(g, "mixing_prob", 0.9),
-      truncation_cutoff=_get(g, "truncation_cutoff", None),
-      fmap_base=_get(g, "fmap_base", 16384), fmap_max=_get(g, "fmap_max", 512),
-      fmap_decay=_get(g, "fmap_decay", 1.0), modconv_impl=_get(g, "modconv_impl", "auto"),
+      image_size=size, channels=channels, w_dim=setting(g, "w_dim", 512),
+      mapping_layers=setting(g, "mapping_layers", 8),
+      mapping_features=setting(g, "mapping_features", 512),
+      mapping_lr_mul=setting(g, "mapping_lr_mul", 0.01), w_avg_beta=setting(g, "w_avg_beta", 0.995),
+      mixing_prob=setting(g, "mixing_prob", 0.9),
+      truncation_cutoff=setting(g, "truncation_cutoff", None),
+      fmap_base=setting(g, "fmap_base", 16384), fmap_max=setting(g, "fmap_max", 512),
+      fmap_decay=setting(g, "fmap_decay", 1.0), modconv_impl=setting(g, "modconv_impl", "auto"),
       dtype=dtype)
   discriminator = StyleGAN2Discriminator(
-      image_size=size, fmap_base=_get(d, "fmap_base", 16384), fmap_max=_get(d, "fmap_max", 512),
-      fmap_decay=_get(d, "fmap_decay", 1.0), mbstd_group_size=_get(d, "mbstd_group_size", 4),
-      mbstd_num_channels=_get(d, "mbstd_num_channels", 1), dtype=dtype)
+      image_size=size, fmap_base=setting(d, "fmap_base", 16384),
+      fmap_max=setting(d, "fmap_max", 512), fmap_decay=setting(d, "fmap_decay", 1.0),
+      mbstd_group_size=setting(d, "mbstd_group_size", 4),
+      mbstd_num_channels=setting(d, "mbstd_num_channels", 1), dtype=dtype)
   return generator, discriminator
