@@ -17,6 +17,11 @@ from jaxgan.models import cogan, cyclegan, pix2pix  # pylint: disable=wrong-impo
 
 ARCHITECTURES.update(pix2pix=pix2pix.build, cyclegan=cyclegan.build, cogan=cogan.build)
 
+# Progressive and style-based papers (their G and D also take resolution/alpha; see each module).
+from jaxgan.models import progan, stylegan, stylegan2  # pylint: disable=wrong-import-position
+
+ARCHITECTURES.update(progan=progan.build, stylegan=stylegan.build, stylegan2=stylegan2.build)
+
 
 def build(config, info):
   return ARCHITECTURES[config.architecture](config, info)
