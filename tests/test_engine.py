@@ -344,3 +344,47 @@ def test_the_contract_check_catches_missing_and_misshapen_methods():
 
   assert contract_violations(NoGrid) == ["no method sample_grid"]
   assert len(contract_violations(OddSignature)) == 1
+
+
+# ---------------------------------------------------------------- network noise on any mesh
+
+_NOISE_SCRIPT = """
+import sys
+import jax, jax.numpy as jnp, numpy as np
+import flax.linen as nn
+sys.path.insert(0, {repo!r})
+from jaxgan.train import parallel
+from jaxgan.train.networks import apply_net
+
+class Noisy(nn.Module):
+  @nn.compact
+  def __call__(self, x, train=True):
+    # per-layer noise and dropout, as StyleGAN's noise inputs and pix2pix's dropout draw them
+    noise = jax.random.normal(self.make_rng("noise"), x.shape)
+    return nn.Dropout(0.5, deterministic=not train)(x + noise)
+
+mesh = parallel.make_mesh()
+x = jax.device_put(jnp.ones((16, 4)), parallel.batch_sharded(mesh))
+fn = jax.jit(lambda x, key: apply_net(Noisy(), {{}}, {{}}, x, train=True, key=key)[0],
+             out_shardings=parallel.batch_sharded(mesh))
+out = fn(x, jax.random.PRNGKey(3))
+assert len(out.addressable_shards) == len(jax.devices())
+np.save(sys.argv[1], np.asarray(out))
+"""
+
+
+def test_network_noise_is_the_same_on_8_devices_as_on_1(tmp_path):
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  script = tmp_path / "noise.py"
+  script.write_text(_NOISE_SCRIPT.format(repo=os.path.dirname(os.path.dirname(
+      os.path.abspath(__file__)))))
+  outs = {}
+  for n in (1, 8):
+    env = dict(os.environ, JAX_PLATFORMS="cpu",
+               XLA_FLAGS=f"--xla_force_host_platform_device_count={n}")
+    subprocess.run([sys.executable, str(script), str(tmp_path / f"{n}.npy")], check=True,
+                   env=env)
+    outs[n] = np.load(tmp_path / f"{n}.npy")
+  assert np.std(outs[1]) > 0.5 and np.mean(outs[1] == 0) > 0.2  # noise and dropout both drew
+  np.testing.assert_array_equal(outs[1], outs[8])

@@ -18,6 +18,7 @@ from jaxgan import cli
 from jaxgan import data as data_lib
 from jaxgan.config import base_config, load_config_file
 from jaxgan.data import photos
+from jaxgan.data.embedded import digits_arrays
 from jaxgan.errors import JaxganError
 from jaxgan.train.checkpoints import Checkpointer
 from jaxgan.train.experiment import Experiment
@@ -204,7 +205,7 @@ def test_digits_negative_domains_are_disjoint_halves():
   assert info.pairing == "unpaired" and info.relation == "negative" and info.num_classes == 10
   a = source.source_a.arrays["image"]
   b = source.source_b.arrays["image"]
-  digits = data_lib.digits_arrays("train")[0]
+  digits = digits_arrays("train")[0]
   assert len(a) == len(b) == len(digits) // 2
   np.testing.assert_array_equal(a, digits[:len(a)])
   np.testing.assert_array_equal(-b, digits[len(a):2 * len(a)])  # negatives of the other half
