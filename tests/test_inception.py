@@ -169,13 +169,14 @@ def test_fid_matches_pytorch_fid(scores_fixture):
   # accurate to ~1e-5 on such singular products (it warns so), and so was fidelity.py before it
   # zeroed the eigenvalues below round-off.
   fid = fidelity.frechet_distance(a, b)
-  ca, cb = a - a.mean(0), b - b.mean(0)
-  ca, cb = ca.astype(np.float64), cb.astype(np.float64)
-  trace_sqrt = np.linalg.svd(ca @ cb.T / (len(a) - 1), compute_uv=False).sum()
-  diff = a.astype(np.float64).mean(0) - b.astype(np.float64).mean(0)
-  exact = diff @ diff + np.trace(np.cov(ca, rowvar=False)) + np.trace(np.cov(cb, rowvar=False)) - 2 * trace_sqrt
+  a, b = a.astype(np.float64), b.astype(np.float64)
+  ca, cb = (a - a.mean(0)) / np.sqrt(len(a) - 1), (b - b.mean(0)) / np.sqrt(len(b) - 1)
+  trace_sqrt = np.linalg.svd(ca @ cb.T, compute_uv=False).sum()
+  diff = a.mean(0) - b.mean(0)
+  exact = diff @ diff + (ca ** 2).sum() + (cb ** 2).sum() - 2 * trace_sqrt
   assert abs(fid - exact) / exact < 1e-9
-  assert abs(fid - float(scores_fixture["fid"])) / float(scores_fixture["fid"]) < 1e-5
+  # pytorch-fid's own value is off by 2.1e-5 relative here (its sqrtm), hence the looser bound.
+  assert abs(fid - float(scores_fixture["fid"])) / float(scores_fixture["fid"]) < 1e-4
 
 
 def test_inception_score_matches_the_original_rule(scores_fixture):
