@@ -355,3 +355,47 @@ def test_cross_check_with_torch(state_dict, tmp_path):
   pool3, logits, _ = script._run(model, fc, image)  # pylint: disable=protected-access
   ours = _apply(variables, _float(image))
   assert _rel_error(ours[0], pool3) < TOL and _rel_error(ours[1], logits) < TOL
+
+
+def test_clean_resize_is_pil_bicubic_per_channel_in_float():
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  image = np.random.default_rng(0).integers(0, 256, (1, 7, 5, 3), dtype=np.uint8)
+  out = inc.clean_resize(image, 11)
+  assert out.shape == (1, 11, 11, 3) and out.dtype == np.float32
+  for c in range(3):
+    plane = Image.fromarray(image[0, :, :, c].astype(np.float32), mode="F").resize((11, 11),
+                                                                                   Image.BICUBIC)
+    np.testing.assert_array_equal(out[0, :, :, c], np.clip(np.asarray(plane), 0, 255))
+  # Bicubic overshoots at edges and is clipped to [0, 255]; it is not the bilinear resize.
+  bilinear = np.asarray(inc.bilinear_resize(image.astype(np.float32), 11))
+  assert np.abs(out - bilinear).max() > 1.0
+
+
+_SHARDED = """
+import json, sys
+import jax, numpy as np
+from jaxgan.metrics import inception as inc, inception_weights as w
+fixture = np.load(sys.argv[1])
+variables = inc.variables_from_state_dict(w.random_state_dict(int(fixture["seed"])))
+extractor = inc.InceptionExtractor(variables, batch_size=3)
+feats, _ = extractor(fixture["small"][:3])
+ref = fixture["pool3_small"][:3]
+print(json.dumps({"devices": jax.device_count(), "batch": extractor.batch_size,
+                  "rel": float(np.abs(feats - ref).max() / np.abs(ref).max())}))
+"""
+
+
+def test_features_sharded_over_two_devices(tmp_path):
+  """The batch split over a 2-device mesh (3 images: one padded) gives pytorch-fid's features."""
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  script = tmp_path / "sharded.py"
+  script.write_text(_SHARDED)
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
+             JAX_PLATFORMS="cpu", PYTHONPATH=os.path.dirname(os.path.dirname(__file__)))
+  proc = subprocess.run([sys.executable, str(script), os.path.join(FIXTURES, "inception_net.npz")],
+                        capture_output=True, text=True, env=env, timeout=600, check=False)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  result = json.loads(proc.stdout.strip().splitlines()[-1])
+  assert result["devices"] == 2 and result["batch"] == 4  # 3 rounded up to the device count
+  assert result["rel"] < TOL
