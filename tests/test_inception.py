@@ -329,7 +329,13 @@ def test_convert_command_errors_are_one_line(tmp_path, capsys):
                    str(tmp_path / "out.npz")]) == 1
   err = capsys.readouterr().err
   assert err.count("\n") == 1 and "no such file" in err
-  assert not (tmp_path / "out.npz").exists()
+  not_a_pth = tmp_path / "garbage.pth"
+  not_a_pth.write_bytes(b"not a state dict")
+  assert cli.main(["inception", "convert", str(not_a_pth), str(tmp_path / "out.npz")]) == 1
+  err = capsys.readouterr().err
+  # Without torch: the install hint; with it: torch cannot read the file. One line either way.
+  assert err.count("\n") == 1 and ("needs torch" in err or "not a readable" in err), err
+  assert not list(tmp_path.glob("*.npz"))
 
 
 def _has(module: str) -> bool:

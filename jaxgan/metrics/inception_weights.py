@@ -161,10 +161,6 @@ def unflatten(flat: dict[str, np.ndarray]) -> dict:
   return tree
 
 
-def expected_flat_keys() -> set[str]:
-  return set(state_dict_to_flat(_zeros_state_dict()))
-
-
 def _zeros_state_dict() -> dict[str, np.ndarray]:
   return {key: np.zeros(shape, np.float32) for key, shape in state_dict_shapes().items()}
 
