@@ -1,4 +1,4 @@
-"""jaxgan train | sample | evaluate."""
+"""jaxgan train | sample | evaluate | score | inception convert."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import logging
 import os
 import re
 import sys
+
+from jaxgan.commands import metrics_cli
 
 USAGE_ERROR = 2
 
@@ -37,6 +39,7 @@ def _parser():
                         help="samples to score (default: the config's eval.num_samples)")
   evaluate.add_argument("--truncation", type=float, default=None, metavar="T",
                         help="score samples drawn with the truncation trick at threshold T")
+  metrics_cli.add_parsers(sub)
   return parser
 
 
@@ -162,6 +165,8 @@ def main(argv=None):
       _cmd_train(args, overrides)
     elif args.command == "sample":
       _cmd_sample(args)
+    elif args.command in metrics_cli.COMMANDS:
+      metrics_cli.run(args)
     else:
       _cmd_evaluate(args)
   except JaxganError as e:

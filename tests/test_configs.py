@@ -179,11 +179,11 @@ def test_config_step_traces_on_its_own_data(name, tmp_path):
     config = apply_overrides(config, overrides)
     experiment = Experiment(config)  # validates, loads the data, builds the networks
     iterator = experiment.train_iterator()
-    batches = [experiment.next_batch(iterator) for _ in range(2)]  # two steps' worth of data
+    batches = [experiment.next_batch(iterator, i) for i in range(2)]  # two steps' worth of data
   for batch in batches:
     for leaf in jax.tree_util.tree_leaves(batch):
       assert np.all(np.isfinite(np.asarray(leaf, np.float32)))
-  state, metrics = jax.eval_shape(experiment.train_step, experiment.abstract_state, batches[1])
+  state, metrics = jax.eval_shape(experiment.step_fn(1), experiment.abstract_state, batches[1])
 
   def signature(tree):
     return jax.tree_util.tree_map(lambda x: (tuple(x.shape), str(x.dtype)), tree)

@@ -1,5 +1,6 @@
-"""Sample-quality measures: mode coverage on point mixtures; FD, KID and IS on any features; the
-digits classifier and the digits metrics built on it."""
+"""Sample-quality measures: mode coverage on point mixtures; FD, KID, IS and precision/recall on
+any features; the digits classifier and the digits metrics built on it; pytorch-fid's Inception
+network (inception, inception_weights) and the image-set scorer on it (inception_metrics)."""
 
 from jaxgan.metrics.digits import digits_metrics, real_digits_reference
 from jaxgan.metrics.digits_classifier import (
@@ -14,6 +15,7 @@ from jaxgan.metrics.fidelity import (
     frechet_distance_from_moments,
     inception_score,
     kernel_distance,
+    precision_recall,
 )
 from jaxgan.metrics.points import mode_metrics
 
@@ -28,6 +30,7 @@ __all__ = [
     "kernel_distance",
     "load_digits_classifier",
     "mode_metrics",
+    "precision_recall",
     "real_digits_reference",
     "train_digits_classifier",
 ]

@@ -1,6 +1,7 @@
-"""Sample-quality measures on features: Fréchet distance (FID's formula), KID and Inception Score.
+"""Sample-quality measures on features: Fréchet distance (FID's formula), KID, Inception Score and
+improved precision/recall.
 
-All three take plain arrays (features or class probabilities from any network), so the same code
+All take plain arrays (features or class probabilities from any network), so the same code
 serves the Inception network, the small digits classifier, or anything else. Computed in float64
 with numpy: the sizes involved (thousands of samples, at most a few thousand dimensions) make this
 cheap, and float32 loses too much in the covariance square root.
@@ -50,7 +51,11 @@ def frechet_distance_from_moments(mu1, sigma1, mu2, sigma2) -> float:
   sqrt_sigma1 = _sqrt_psd(sigma1)
   inner = sqrt_sigma1 @ sigma2 @ sqrt_sigma1
   inner_eigvals = np.linalg.eigvalsh((inner + inner.T) / 2)
-  trace_sqrt = np.sum(np.sqrt(np.clip(inner_eigvals, 0, None)))
+  # Eigenvalues below the eigensolver's round-off (np.linalg.matrix_rank's tolerance) are zeros:
+  # with fewer samples than dimensions most are, and the square roots of their noise (~1e-8 of
+  # the largest each, over ~2000 of them) would bias the trace by ~1e-5 relative.
+  tol = max(inner_eigvals.max(initial=0.0), 0.0) * dim * np.finfo(np.float64).eps
+  trace_sqrt = np.sum(np.sqrt(np.where(inner_eigvals > tol, inner_eigvals, 0.0)))
   diff = mu1 - mu2
   distance = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt
   # Exact arithmetic gives distance >= 0; clip the round-off of identical inputs.
@@ -120,8 +125,10 @@ def kernel_distance(
 def inception_score(probs, num_splits: int = 10) -> tuple[float, float]:
   """Inception Score exp(E_x KL(p(y|x) || p(y))) from (N, K) class probabilities.
 
-  As in Salimans et al. 2016, the samples are cut into `num_splits` consecutive chunks, p(y) is
-  the mean of each chunk, and the score's mean and std over chunks are returned. It lies between
+  As in Salimans et al. 2016's code, the samples are cut into `num_splits` consecutive chunks,
+  chunk i being probs[i*N//num_splits:(i+1)*N//num_splits] (so when N is not a multiple, the
+  longer chunks fall where that rule puts them, not first as np.array_split would), p(y) is the
+  mean of each chunk, and the score's mean and std over chunks are returned. It lies between
   1 (every sample gets the same distribution) and K (confident and evenly spread over classes).
   """
   probs = np.asarray(probs, np.float64)
@@ -131,10 +138,59 @@ def inception_score(probs, num_splits: int = 10) -> tuple[float, float]:
   if not np.all(np.isfinite(probs)) or np.any(probs < 0):
     raise JaxganError("inception_score wants finite, non-negative probabilities")
   scores = []
-  for chunk in np.array_split(probs, num_splits):
+  n = probs.shape[0]
+  for i in range(num_splits):
+    chunk = probs[i * n // num_splits:(i + 1) * n // num_splits]
     marginal = chunk.mean(axis=0, keepdims=True)
     # 0 * log(0 / q) = 0: where p is zero the term vanishes, so skip it instead of taking log(0).
     log_ratio = np.log(np.where(chunk > 0, chunk, 1.0)) - np.log(np.where(chunk > 0, marginal, 1.0))
     kl = np.sum(chunk * log_ratio, axis=1)
     scores.append(np.exp(kl.mean()))
   return float(np.mean(scores)), float(np.std(scores))
+
+
+def _squared_distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+  # |x|^2 - 2 x.y + |y|^2 in float64 (the features arrive float64); clipped at 0 for round-off.
+  dist = (x * x).sum(1)[:, None] - 2 * x @ y.T + (y * y).sum(1)[None, :]
+  return np.maximum(dist, 0.0)
+
+
+def _knn_radii(feats: np.ndarray, k: int, batch_size: int) -> np.ndarray:
+  """Squared distance from each row to its k-th nearest other row (itself excluded)."""
+  radii = np.empty(feats.shape[0])
+  for start in range(0, feats.shape[0], batch_size):
+    dist = _squared_distances(feats[start:start + batch_size], feats)
+    # Column k of the partition: column 0 holds the row's zero distance to itself.
+    radii[start:start + batch_size] = np.partition(dist, k, axis=1)[:, k]
+  return radii
+
+
+def _fraction_inside(queries: np.ndarray, centres: np.ndarray, radii: np.ndarray,
+                     batch_size: int) -> float:
+  """Fraction of queries within radius of at least one centre (the k-NN manifold estimate)."""
+  inside = 0
+  for start in range(0, queries.shape[0], batch_size):
+    dist = _squared_distances(queries[start:start + batch_size], centres)
+    inside += int(np.any(dist <= radii[None, :], axis=1).sum())
+  return inside / queries.shape[0]
+
+
+def precision_recall(real_feats, fake_feats, k: int = 3, batch_size: int = 1000
+                     ) -> tuple[float, float]:
+  """Improved precision and recall (Kynkäänniemi et al. 2019) on any features.
+
+  Each set's manifold is the union of balls around its samples, each ball reaching the sample's
+  k-th nearest neighbour in the same set. Precision: the fraction of fake samples inside the real
+  manifold; recall: the fraction of real samples inside the fake manifold. Distances are computed
+  in blocks of `batch_size` rows, so memory stays at batch_size x N.
+  """
+  real = _as_features(real_feats, "real_feats")
+  fake = _as_features(fake_feats, "fake_feats")
+  if real.shape[1] != fake.shape[1]:
+    raise JaxganError(f"feature sizes differ: {real.shape[1]} and {fake.shape[1]}")
+  if k < 1 or k >= min(real.shape[0], fake.shape[0]):
+    raise JaxganError(f"precision/recall needs 1 <= k < the smaller set's size, got k={k} with "
+                      f"{real.shape[0]} real and {fake.shape[0]} fake samples")
+  precision = _fraction_inside(fake, real, _knn_radii(real, k, batch_size), batch_size)
+  recall = _fraction_inside(real, fake, _knn_radii(fake, k, batch_size), batch_size)
+  return precision, recall

@@ -1,0 +1,1 @@
+"""Command-line subcommands kept outside jaxgan/cli.py: each module adds its parsers and handlers."""
