@@ -88,7 +88,10 @@ def base_config() -> ml_collections.ConfigDict:
   # Evaluators (jaxgan.train.evaluators): name -> dict(type=name, every=0, num_samples=...);
   # every 0: at the end of training only. `jaxgan evaluate` runs them all.
   c.evals = ml_collections.ConfigDict()
-  c.eval = ml_collections.ConfigDict(dict(num_samples=2500, batch_size=500))
+  # inception_weights: the converted FID Inception .npz (`jaxgan inception convert`); '' falls
+  # back to $JAXGAN_INCEPTION_WEIGHTS.
+  c.eval = ml_collections.ConfigDict(dict(num_samples=2500, batch_size=500,
+                                          inception_weights=""))
   c.sample_grid = 8  # the fixed-noise PNG grid is sample_grid x sample_grid
   # BigGAN's standing statistics: before sampling, G's batch-norm statistics are recomputed as
   # the average over this many batches (of batch_size) of G's own outputs; 0: off.

@@ -388,3 +388,29 @@ def test_network_noise_is_the_same_on_8_devices_as_on_1(tmp_path):
     outs[n] = np.load(tmp_path / f"{n}.npy")
   assert np.std(outs[1]) > 0.5 and np.mean(outs[1] == 0) > 0.2  # noise and dropout both drew
   np.testing.assert_array_equal(outs[1], outs[8])
+
+
+# ---------------------------------------------------------------- the Inception evaluator
+
+
+def test_inception_evaluator_scores_a_run_and_needs_its_weights(tmp_path, monkeypatch):
+  """Declared in the config like any evaluator: scores generated samples against the data set
+  with pytorch-fid's network (seeded stand-in weights here: the real ones are never
+  downloaded), and refuses to start without a weights file."""
+  from jaxgan.metrics import inception_weights  # pylint: disable=g-import-not-at-top
+  monkeypatch.setenv("JAXGAN_CACHE", str(tmp_path / "cache"))
+  monkeypatch.delenv("JAXGAN_INCEPTION_WEIGHTS", raising=False)
+  config = dcgan_digits(**{"evals": {"inception": {"metrics": "fid,is", "reference_num": 24}},
+                           "eval.batch_size": 8})
+  with pytest.raises(JaxganError, match="inception") as info:
+    Experiment(config)
+  assert "\n" not in str(info.value)
+  weights = tmp_path / "seeded.npz"
+  np.savez(weights, **inception_weights.state_dict_to_flat(inception_weights.random_state_dict(0)))
+  with config.unlocked():
+    config.eval.inception_weights = str(weights)
+  experiment = Experiment(config)
+  scores = experiment.evaluate(experiment.init_state(), num_samples=16)
+  assert scores["n_fake"] == 16 and scores["n_real"] == 24
+  assert np.isfinite(scores["fid"]) and scores["fid"] > 0 and scores["is"] >= 1.0
+  assert list((tmp_path / "cache" / "inception_stats").glob("*.npz"))  # real statistics cached

@@ -3,6 +3,7 @@
     c.evals.digits = dict(every=1000)                  # the type defaults to the name
     c.evals.ring = dict(type="modes", every=0)          # 0: at the end of training only
     c.evals.fine = dict(type="digits", num_samples=5000)  # default: config.eval.num_samples
+    c.evals.inception = dict(every=5000, num_samples=50000, metrics="fid,is", split="train")
 
 Each evaluator type reads named arrays from `trainer.generate_outputs` (see the contract) and
 returns a dict of floats. Its scores are logged as they are when the evaluator's name is its
@@ -24,9 +25,11 @@ EVAL_SEED = None  # generate_outputs' fixed evaluation draw
 
 @dataclasses.dataclass(frozen=True)
 class EvaluatorType:
-  fn: Callable  # fn(outputs: dict, info, **options) -> dict[str, float]
+  fn: Callable  # fn(outputs: dict, info) -> dict[str, float]; with options, also (config, **opts)
   needs: tuple[str, ...]  # the generate_outputs arrays it reads
   data: Callable  # info -> None if the data set suits it, else why not
+  options: tuple[tuple[str, object], ...] = ()  # (name, default) of its extra config keys
+  check: Callable | None = None  # check(config, **options): one-line errors before training
 
 
 def _modes(outputs, info):
@@ -111,6 +114,46 @@ def _cycle(outputs, info):
   return scores
 
 
+def _inception(outputs, info, config, metrics, split, reference_num):
+  """FID/KID/IS/precision-recall in pytorch-fid's Inception space against up to reference_num
+  images of the data set's `split` (its statistics cached under $JAXGAN_CACHE)."""
+  del info
+  from jaxgan import data as data_lib  # pylint: disable=g-import-not-at-top
+  from jaxgan import visualize  # pylint: disable=g-import-not-at-top
+  from jaxgan.data.pipeline import fetch_batch  # pylint: disable=g-import-not-at-top
+  from jaxgan.metrics import image_sets  # pylint: disable=g-import-not-at-top
+  from jaxgan.metrics.inception_metrics import InceptionScorer  # pylint: disable=g-import-not-at-top
+  scorer = InceptionScorer(metrics, config=config, batch_size=config.eval.batch_size)
+  source, real_info = data_lib.load(config.data, split)
+  num = min(reference_num, len(source))
+  key = (f"{config.data.name}:{split}:{config.data.path}:{real_info.shape}:"
+         f"{config.data.fit}")
+
+  def real_batches(batch_size):
+    for start in range(0, num, batch_size):
+      batch = fetch_batch(source, np.arange(start, min(start + batch_size, num)))
+      yield visualize.to_uint8(batch[real_info.example_key])
+
+  reference = scorer.reference(image_sets.ImageSet(key, num, real_batches))
+  return scorer.score(visualize.to_uint8(outputs["samples"]), reference)
+
+
+def _check_inception(config, metrics, split, reference_num):
+  from jaxgan.metrics.inception_metrics import parse_metrics  # pylint: disable=g-import-not-at-top
+  from jaxgan.metrics.inception_weights import resolve_weights_path  # pylint: disable=g-import-not-at-top
+  parse_metrics(metrics)
+  if split not in ("train", "test"):
+    raise JaxganError(f"the inception evaluator's split must be 'train' or 'test', got {split!r}")
+  if reference_num < 1:
+    raise JaxganError(f"the inception evaluator's reference_num must be >= 1, got "
+                      f"{reference_num}")
+  resolve_weights_path(None, config)  # missing weights: one line naming the file, before training
+
+
+def _needs_images(info):
+  return None if info.kind == "images" else f"needs images, not {info.kind}"
+
+
 def _needs_mixture(info):
   from jaxgan.data.embedded import POINT_MIXTURES  # pylint: disable=g-import-not-at-top
   if info.name not in POINT_MIXTURES:
@@ -136,6 +179,12 @@ EVALUATORS = {
     "translation": EvaluatorType(_translation, ("samples", "targets"), _any_data),
     "cycle": EvaluatorType(_cycle, ("inputs_a", "samples_ab", "cycles_a", "inputs_b",
                                     "samples_ba", "cycles_b"), _any_data),
+    # pytorch-fid's Inception (jaxgan/metrics/inception.py); weights from eval.inception_weights
+    # or $JAXGAN_INCEPTION_WEIGHTS (`jaxgan inception convert`), never downloaded.
+    "inception": EvaluatorType(_inception, ("samples",), _needs_images,
+                               options=(("metrics", "fid,kid,is,pr"), ("split", "train"),
+                                        ("reference_num", 50000)),
+                               check=_check_inception),
 }
 
 
@@ -145,6 +194,7 @@ class Evaluator:
   type: str
   every: int  # steps between evaluations; 0: at the end only
   num_samples: int
+  options: tuple[tuple[str, object], ...] = ()  # the type's extra keys, defaults filled in
 
   def due(self, step: int, last_step: int) -> bool:
     return step == last_step or (self.every > 0 and step % self.every == 0)
@@ -163,16 +213,20 @@ def configured(config) -> list[Evaluator]:
     if kind not in EVALUATORS:
       raise JaxganError(f"evals.{name}: unknown type {kind!r}; expected one of "
                         f"{sorted(EVALUATORS)}")
-    unknown = set(spec.keys()) - {"type", "every", "num_samples"}
+    option_names = [k for k, _ in EVALUATORS[kind].options]
+    unknown = set(spec.keys()) - {"type", "every", "num_samples"} - set(option_names)
     if unknown:
-      raise JaxganError(f"evals.{name} has unknown keys {sorted(unknown)}; an evaluator takes "
-                        "type, every and num_samples")
+      raise JaxganError(f"evals.{name} has unknown keys {sorted(unknown)}; a {kind!r} evaluator "
+                        f"takes {', '.join(['type', 'every', 'num_samples'] + option_names)}")
     every = int(spec.get("every", 0))
     num = int(spec.get("num_samples", config.eval.num_samples))
     if every < 0 or num < 1:
       raise JaxganError(f"evals.{name}: every must be >= 0 and num_samples >= 1, got "
                         f"{every} and {num}")
-    out.append(Evaluator(name, kind, every, num))
+    options = tuple((k, spec.get(k, default)) for k, default in EVALUATORS[kind].options)
+    if EVALUATORS[kind].check is not None:
+      EVALUATORS[kind].check(config, **dict(options))
+    out.append(Evaluator(name, kind, every, num, options))
   return out
 
 
@@ -204,7 +258,11 @@ def run(evaluators: list[Evaluator], trainer, state, num_samples: int | None = N
                      if np.issubdtype(np.asarray(v).dtype, np.floating)])
       scores.update(ev.prefix({"nonfinite_samples": float(bad)}))
       continue
-    result = EVALUATORS[ev.type].fn(outputs, trainer.info)
+    kind = EVALUATORS[ev.type]
+    if kind.options:
+      result = kind.fn(outputs, trainer.info, trainer.config, **dict(ev.options))
+    else:
+      result = kind.fn(outputs, trainer.info)
     scores.update(ev.prefix({k: float(v) for k, v in result.items()}))
   if truncation:
     scores["truncation"] = float(truncation)
