@@ -7,7 +7,7 @@ from configs import dcgan_digits
 
 
 def get_config():
-  c = dcgan_digits.get_config()
+  c = dcgan_digits.paper_config()
   c.data.name = "tfds:celeb_a"
   c.data.image_size = 64
   c.data.channels = 3

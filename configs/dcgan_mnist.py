@@ -6,7 +6,7 @@ from configs import dcgan_digits
 
 
 def get_config():
-  c = dcgan_digits.get_config()
+  c = dcgan_digits.paper_config()
   c.data.name = "tfds:mnist"
   c.data.image_size = 32
   c.data.channels = 1

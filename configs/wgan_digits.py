@@ -11,7 +11,7 @@ from jaxgan.config import optimizer_config
 
 
 def get_config():
-  c = dcgan_digits.get_config()
+  c = dcgan_digits.paper_config()
   c.paper = "wgan"
   c.loss = "wasserstein"
   c.clip_value = 0.01

@@ -7,7 +7,7 @@ from jaxgan.config import optimizer_config
 
 
 def get_config():
-  c = dcgan_digits.get_config()
+  c = dcgan_digits.paper_config()
   c.paper = "wgan_gp"
   c.loss = "wasserstein"
   c.d_terms.gradient_penalty = dict(weight=10.0)

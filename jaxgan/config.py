@@ -60,6 +60,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.optimizer.g = optimizer_config()
   c.optimizer.d = optimizer_config()
   c.ema = ml_collections.ConfigDict(dict(decay=0.0, start=0))
+  # DiffAugment (Zhao et al. 2020) on every image D sees, e.g. "color,translation,cutout";
+  # "" for none. Image GANs of the adversarial trainer only (jaxgan.augment).
+  c.diffaugment = ""
 
   c.generator = ml_collections.ConfigDict()
   c.discriminator = ml_collections.ConfigDict()
@@ -221,6 +224,15 @@ def validate(config, num_devices: int, num_processes: int = 1):
   need(config.data.fit in ("center_crop", "resize"),
        f"data.fit must be 'center_crop' or 'resize', got {config.data.fit!r}")
   need(0.0 <= config.ema.decay < 1.0, f"ema.decay must be in [0, 1), got {config.ema.decay}")
+  policy = config.get("diffaugment", "")
+  if policy:
+    from jaxgan import augment  # pylint: disable=g-import-not-at-top
+    try:
+      augment.parse_policy(policy)
+    except ValueError as e:
+      raise JaxganError(f"diffaugment: {e}") from None
+    need(config.trainer == "adversarial",
+         f"diffaugment is an option of the adversarial trainer, not of {config.trainer!r}")
   b, k = config.batch_size, config.grad_accum_steps
   need(b % k == 0, f"batch_size {b} is not divisible by grad_accum_steps {k}")
   need((b // k) % num_devices == 0,

@@ -240,8 +240,10 @@ def test_classifier_outputs_any_resolution_and_rgb(classifier):
 def test_digits_metrics_on_real_digits(classifier):
   images, labels = digits_arrays("test")
   real = digits_metrics(images, labels)
-  assert set(real) == {"fd", "kid", "kid_std", "is", "is_std", "label_accuracy"}
+  assert set(real) == {"fd", "kid", "kid_std", "is", "is_std", "label_accuracy",
+                       "confident_fraction", "nn_ratio", "near_copy_fraction"}
   assert real["label_accuracy"] >= 0.95
+  assert real["confident_fraction"] >= 0.95  # real digits are well formed
   shuffled = np.random.default_rng(0).permutation(labels)
   assert digits_metrics(images, shuffled)["label_accuracy"] < 0.3
   # Uniform noise is far from digits by every measure.
@@ -251,12 +253,67 @@ def test_digits_metrics_on_real_digits(classifier):
   assert fake["fd"] > 20 * real["fd"]
   assert fake["kid"] > 20 * max(real["kid"], real["kid_std"])
   assert fake["is"] < real["is"]
+  # Half-and-half blends of two different digits are malformed: the classifier is unsure.
+  other = np.roll(images, 1, axis=0)
+  blends = (images + other)[labels != np.roll(labels, 1)] / 2
+  assert digits_metrics(blends)["confident_fraction"] < 0.5 * real["confident_fraction"]
   # One digit repeated (total mode collapse): IS near 1, much worse than real.
   collapsed = digits_metrics(np.repeat(images[:1], 100, axis=0))
   assert collapsed["is"] == pytest.approx(1.0, abs=1e-3)
   assert collapsed["fd"] > 10 * real["fd"]
   with pytest.raises(JaxganError):
     digits_metrics(images, labels[:5])
+
+
+def test_confident_fraction_counts_top_probabilities_at_least_the_threshold(monkeypatch):
+  """Against hand-made logits: the share of rows whose largest softmax probability is >= 0.9."""
+  from jaxgan.metrics import digits as digits_lib  # pylint: disable=g-import-not-at-top
+  def row(top, cls):
+    r = np.full(10, (1 - top) / 9)
+    r[cls] = top
+    return r
+  # 0.95, 0.901 (just in), 0.89 (out), 0.95 at class 5 (any class counts), 0.5: 3 of 5, twice
+  probs = np.stack([row(0.95, 0), row(0.901, 3), row(0.89, 1), row(0.95, 5), row(0.5, 9)] * 2)
+  logits = np.log(probs)
+
+  class Fake:
+    def logits_and_features(self, images):
+      return logits, np.random.default_rng(0).normal(size=(len(images), 4))
+
+  monkeypatch.setattr(digits_lib, "load_digits_classifier", Fake)
+  monkeypatch.setattr(digits_lib, "_real_features",
+                      lambda c, s: np.random.default_rng(1).normal(size=(600, 4)))
+  monkeypatch.setattr(digits_lib, "KID_SUBSET_SIZE", 5)
+  images = np.zeros((10, 8, 8, 1), np.float32)
+  assert digits_lib.digits_metrics(images)["confident_fraction"] == pytest.approx(0.6)
+
+
+def test_nearest_distances_is_brute_force_rms():
+  from jaxgan.metrics.digits import nearest_distances  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  queries, reference = rng.normal(size=(7, 12)), rng.normal(size=(9, 12))
+  brute = np.sqrt(((queries[:, None] - reference[None]) ** 2).mean(-1)).min(1)
+  np.testing.assert_allclose(nearest_distances(queries, reference), brute, rtol=1e-6)
+
+
+def test_near_copy_metrics_flag_training_digits_not_new_ones():
+  from jaxgan.data import resize_images  # pylint: disable=g-import-not-at-top
+  from jaxgan.metrics.digits import near_copy_metrics  # pylint: disable=g-import-not-at-top
+  train, _ = digits_arrays("train")
+  test, _ = digits_arrays("test")
+  # Held-out digits are the yardstick: ratio 1, none closer than the closest of them.
+  assert near_copy_metrics(test) == {"nn_ratio": pytest.approx(1.0), "near_copy_fraction": 0.0}
+  # Training digits, at the data pipeline's 32x32 or slightly perturbed, are copies.
+  copies = near_copy_metrics(resize_images(train[:200], 32))
+  assert copies["near_copy_fraction"] == 1.0 and copies["nn_ratio"] < 1e-3
+  noisy = np.clip(train[:200] + np.random.default_rng(0).normal(0, 0.05, train[:200].shape),
+                  -1, 1)
+  assert near_copy_metrics(noisy)["near_copy_fraction"] > 0.9
+  # Grey RGB copies are copies too.
+  assert near_copy_metrics(np.repeat(train[:50], 3, axis=-1))["near_copy_fraction"] == 1.0
+  # Training digits shifted by a pixel are not copies, and far from the training set.
+  shifted = near_copy_metrics(np.roll(train[:200], 1, axis=2))
+  assert shifted["near_copy_fraction"] < 0.05 and shifted["nn_ratio"] > 1.0
 
 
 def test_real_digits_reference(classifier):

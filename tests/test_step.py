@@ -517,3 +517,32 @@ def test_cgan_discriminator_output_depends_on_the_label():
   l7 = apply(jnp.full(4, 7, jnp.int32))
   assert l0.shape == (4,)
   assert np.all(np.abs(np.asarray(l0 - l7)) > 1e-6)
+
+
+def test_dcgan_standing_statistics_are_the_mean_of_the_ema_generators_batches():
+  """With an EMA of a DCGAN G, sampling can use standing statistics (bn_momentum knob)."""
+  config = dcgan_digits(**{"ema.decay": 0.9, "standing_stats": 3})
+  experiment = Experiment(config)
+  trainer = experiment.trainer
+  state, _ = run_steps(experiment, 2)
+  standing = trainer.standing_g_state(state)
+  generator = experiment.nets.generator
+  keys = jax.random.split(jax.random.PRNGKey(adversarial.STANDING_KEY), 3)
+  means = []
+  for k in keys:
+    z, _ = trainer.latents(jax.random.split(k)[0], config.batch_size)
+    _, updates = generator.clone(bn_momentum=0.0).apply(
+        {"params": state.ema_params, **state.g_state}, z, train=True, mutable=["batch_stats"])
+    means.append(jax.tree_util.tree_map(np.asarray, updates["batch_stats"]))
+  expected = jax.tree_util.tree_map(lambda *xs: np.mean(xs, axis=0), *means)
+  assert_trees_close(standing["batch_stats"], expected, rtol=1e-4, atol=1e-6)
+  assert not np.allclose(jax.tree_util.tree_leaves(standing["batch_stats"])[0],
+                         jax.tree_util.tree_leaves(state.g_state["batch_stats"])[0])
+  # momentum 0 stores the batch's own mean: the first BN's mean is that of G's projection.
+  z, _ = trainer.latents(jax.random.PRNGKey(1), 16)
+  _, updates = generator.clone(bn_momentum=0.0).apply(
+      {"params": state.g_params, **state.g_state}, z, train=True, mutable=["batch_stats"])
+  projected = np.asarray(z) @ np.asarray(state.g_params["Dense_0"]["kernel"])
+  np.testing.assert_allclose(updates["batch_stats"]["BatchNorm_0"]["mean"],
+                             projected.reshape(16, 4, 4, -1).mean(axis=(0, 1, 2)), rtol=1e-4,
+                             atol=1e-5)

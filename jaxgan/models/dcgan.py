@@ -32,6 +32,7 @@ class DCGANGenerator(nn.Module):
   base_features: int = 64  # features of the last hidden layer; doubled per block towards z
   norm: str = "batch"
   dtype: jnp.dtype = jnp.float32
+  bn_momentum: float = 0.9  # 0: store the batch statistics themselves (standing statistics)
 
   @nn.compact
   def __call__(self, z, labels=None, train: bool = True):
@@ -41,12 +42,12 @@ class DCGANGenerator(nn.Module):
     h = nn.Dense(4 * 4 * features, kernel_init=_INIT, use_bias=False, dtype=self.dtype)(
         z.astype(self.dtype))
     h = h.reshape(z.shape[0], 4, 4, features)
-    h = nn.relu(norm_layer(self.norm, train, self.dtype)(h))
+    h = nn.relu(norm_layer(self.norm, train, self.dtype, momentum=self.bn_momentum)(h))
     for _ in range(blocks - 1):
       features //= 2
       h = FractionallyStridedConv(features, use_bias=False, kernel_init=_INIT,
                                   dtype=self.dtype)(h)
-      h = nn.relu(norm_layer(self.norm, train, self.dtype)(h))
+      h = nn.relu(norm_layer(self.norm, train, self.dtype, momentum=self.bn_momentum)(h))
     h = FractionallyStridedConv(self.channels, kernel_init=_INIT, dtype=self.dtype)(h)
     return jnp.tanh(h).astype(jnp.float32)
 

@@ -24,14 +24,17 @@ def maxout(x, pieces: int):
   return jnp.max(x.reshape(x.shape[:-1] + (x.shape[-1] // pieces, pieces)), axis=-1)
 
 
-def norm_layer(kind: str, train: bool, dtype, name: str | None = None):
+def norm_layer(kind: str, train: bool, dtype, name: str | None = None, momentum: float = 0.9):
   """A normalisation layer by name; 'none' is the identity.
+
+  momentum: of batch norm's running averages (0 stores the batch's own statistics, which the
+  standing statistics use).
 
   BatchNorm runs on the global batch (jit over a data-sharded mesh), so its statistics are
   cross-replica without any extra code.
   """
   if kind == "batch":
-    return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=dtype,
+    return nn.BatchNorm(use_running_average=not train, momentum=momentum, epsilon=1e-5, dtype=dtype,
                         name=name)
   if kind == "layer":
     # Over (H, W, C) of a feature map, as WGAN-GP's critic uses it; a gain per channel.

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan import losses, visualize
+from jaxgan import augment, losses, visualize
 from jaxgan.errors import JaxganError
 from jaxgan.train import phases as phases_lib
 from jaxgan.train import terms as terms_lib
@@ -40,6 +40,7 @@ class Networks:
   discriminator: nn.Module
   latent_dim: int
   num_classes: int  # 0: unconditional
+  diffaugment: str = ""  # DiffAugment policy applied to every image D sees ('': none)
 
   def sample_latents(self, key, num: int):
     z_key, y_key = jax.random.split(key)
@@ -58,6 +59,8 @@ class Networks:
 
   def discriminate(self, params, d_state, x, labels, key):
     """D(x, y) in training mode -> (logits, D's updated collections)."""
+    # DiffAugment: reals and fakes, in D's and G's losses, each call with its own draw.
+    x = augment.diff_augment(x, jax.random.fold_in(key, 1), self.diffaugment)
     return apply_net(self.discriminator, params, d_state, *self.d_args(x, labels), train=True,
                      key=key)
 
@@ -96,13 +99,17 @@ class AdversarialTrainer(TrainerBase):
     from jaxgan import models  # pylint: disable=g-import-not-at-top
     if config.conditional and not info.num_classes:
       raise JaxganError(f"conditional=True but data set {config.data.name!r} has no labels")
+    if config.get("diffaugment", "") and info.kind != "images":
+      raise JaxganError(f"diffaugment needs images, but data set {config.data.name!r} has "
+                        f"{info.kind}")
     self.config, self.info = config, info
     try:
       generator, discriminator = models.build(config, info)
     except ValueError as e:
       raise JaxganError(f"cannot build {config.architecture} for {info.shape}: {e}") from e
     self.nets = Networks(generator, discriminator, config.latent_dim,
-                         info.num_classes if config.conditional else 0)
+                         info.num_classes if config.conditional else 0,
+                         config.get("diffaugment", ""))
     self.critic_updates = critic_schedule(config)
     self.g_tx = make_optimizer(config.optimizer.g, config.steps)
     self.d_tx = make_optimizer(config.optimizer.d, _total_critic_updates(config))
