@@ -203,4 +203,9 @@ class Checkpointer:
         self.manager.delete(step)
 
   def close(self):
-    self.manager.close()
+    # Runs in `finally` blocks: a failure here must not replace the error that got us there.
+    try:
+      self.manager.close()
+    except Exception as e:  # pylint: disable=broad-except
+      log.warning("jaxgan: closing the checkpoints in %s failed: %s", self.directory,
+                  _one_line(e))
