@@ -274,10 +274,10 @@ def test_bad_input_in_process(case, tmp_path, monkeypatch, capsys):
   if setup is not None:
     setup(tmp_path)
   before = tree_snapshot(tmp_path)
-  if patch is not None:
-    patch(monkeypatch, tmp_path)
-  code, out, err = run_main(capsys, args)
-  monkeypatch.undo()
+  with pytest.MonkeyPatch.context() as mp:
+    if patch is not None:
+      patch(mp, tmp_path)
+    code, out, err = run_main(capsys, args)
   assert_one_line(code, out, err, fragments)
   assert tree_snapshot(tmp_path) == before
 
@@ -408,10 +408,10 @@ def test_faults_on_a_trained_workdir(case, ring8_run, tmp_path, monkeypatch, cap
     (tmp_path / "w" / "config.json").write_text("{ not json")
   before = tree_snapshot(tmp_path)
   old_logs = {n: (tmp_path / "w" / n).read_bytes() for n in ("metrics.jsonl", "eval.jsonl")}
-  if patch is not None:
-    patch(monkeypatch)
-  code, out, err = run_main(capsys, args)
-  monkeypatch.undo()
+  with pytest.MonkeyPatch.context() as mp:
+    if patch is not None:
+      patch(mp)
+    code, out, err = run_main(capsys, args)
   assert_one_line(code, out, err, fragments)
   after = tree_snapshot(tmp_path)
   if not mid_run:
@@ -420,8 +420,8 @@ def test_faults_on_a_trained_workdir(case, ring8_run, tmp_path, monkeypatch, cap
   # Mid-run: what was there is untouched, the logs only grew, no lock is left behind, and the
   # next train resumes from the intact checkpoint and ends with each step logged once.
   changed = {p for p in before if after.get(p) != before[p]}
-  assert changed <= {"./w/config.json", "./w/config_history.jsonl", "./w/metrics.jsonl",
-                     "./w/eval.jsonl"}, changed
+  assert changed <= {"w/config.json", "w/config_history.jsonl", "w/metrics.jsonl",
+                     "w/eval.jsonl"}, changed
   for n, content in old_logs.items():
     assert (tmp_path / "w" / n).read_bytes().startswith(content), n
   assert not (tmp_path / "w" / ".lock").exists()
@@ -438,9 +438,9 @@ def test_evaluate_on_a_read_only_workdir_still_prints_the_scores(ring8_run, tmp_
   monkeypatch.chdir(tmp_path)
   _copy(ring8_run, tmp_path)
   before = tree_snapshot(tmp_path)
-  _read_only("w")(monkeypatch, tmp_path)
-  code, out, err = run_main(capsys, ["evaluate", "--workdir", "w"])
-  monkeypatch.undo()
+  with pytest.MonkeyPatch.context() as mp:
+    _read_only("w")(mp, tmp_path)
+    code, out, err = run_main(capsys, ["evaluate", "--workdir", "w"])
   assert_one_line(code, out, err, ["could not write w/evaluation.json", "Permission denied",
                                    "stdout"], stdout_ok=True)
   scores = json.loads(out)

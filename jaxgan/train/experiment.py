@@ -14,6 +14,7 @@ import numpy as np
 
 from jaxgan import data as data_lib
 from jaxgan.config import validate
+from jaxgan.data.embedded import PointMixture
 from jaxgan.data.pipeline import fetch_batch
 from jaxgan.errors import JaxganError
 from jaxgan.nn import backend
@@ -143,7 +144,10 @@ class Experiment:
 
   def abstract_batch(self, iteration: int = 0):
     """The shapes and placement of the global batch the step after `iteration` consumes."""
-    example = fetch_batch(self.source, np.zeros(1, np.int64))
+    if isinstance(self.source, PointMixture):  # sampled afresh per batch (pipeline.py)
+      example = {"x": self.source.sample(1, np.random.default_rng(0))}
+    else:
+      example = fetch_batch(self.source, np.zeros(1, np.int64))
     n = self.trainer.real_batches(iteration)
     return {k: jax.ShapeDtypeStruct((n, self.config.batch_size, *v.shape[1:]), v.dtype,
                                     sharding=self.batch_sharding) for k, v in example.items()}
