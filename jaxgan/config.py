@@ -300,6 +300,9 @@ RULES = {
     "d_terms.*.every": _int(1),
     "g_terms.*.weight": _float(0.0),
     "g_terms.*.every": _int(1),
+    # Other keys of a term: refused by terms.active_terms, naming the keys a term takes.
+    "d_terms.*.**": lambda key, v: None,
+    "g_terms.*.**": lambda key, v: None,
     "clip_value": _float(0.0),
     "optimizer.*.name": _choice(*OPTIMIZERS),
     "optimizer.*.lr": _float(0.0),
@@ -322,9 +325,11 @@ RULES = {
     "data.data_dir": _str,
     "data.train_split": _str,
     "data.test_split": _str,
-    "data.layout": _choice("", "side_by_side", "unpaired"),
-    "data.direction": _choice("AtoB", "BtoA"),
-    "data.domain_b": _choice("", "split", "negative"),
+    # Checked by the data set's builder when Experiment loads it (before any write), with
+    # messages that say which data set takes which value.
+    "data.layout": _str,
+    "data.direction": _str,
+    "data.domain_b": _str,
     "data.train_split_b": _str,
     "data.test_split_b": _str,
     "checkpoint_every": _int(1),
@@ -336,6 +341,8 @@ RULES = {
     "evals.*.type": _str,  # checked against EVALUATORS by evaluators.configured
     "evals.*.every": _EVERY,
     "evals.*.num_samples": _int(1),
+    # Other keys of an evaluator: refused by evaluators.configured, naming the keys it takes.
+    "evals.*.**": lambda key, v: None,
     "eval.num_samples": _int(1),
     "eval.batch_size": _int(1),
     "sample_grid": _int(1, 64),  # a 64x64 grid is 4096 pictures: more is a typo

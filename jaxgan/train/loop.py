@@ -15,7 +15,7 @@ import tqdm
 
 from jaxgan import visualize
 from jaxgan.errors import JaxganError
-from jaxgan.train.checkpoints import Checkpointer
+from jaxgan.train.checkpoints import Checkpointer, UnreadableCheckpoint
 from jaxgan.train import workdir as workdir_lib
 from jaxgan.train.experiment import Experiment
 from jaxgan.train.writers import MultiWriter, make_writer
@@ -171,6 +171,11 @@ def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True,
     iterator = experiment.train_iterator()
     latest = checkpointer.latest_step()
     if latest is not None:
+      # A change of the state's shapes is refused whatever the flags; then other changes.
+      try:
+        checkpointer.check_compatible(latest, experiment.abstract_state)
+      except UnreadableCheckpoint:
+        pass  # restore_latest says so and names the newest intact one
       check_config_change(workdir, config, latest, allow_config_change)
       state, latest = checkpointer.restore_latest(experiment.abstract_state, iterator,
                                                   resume_from_previous)
