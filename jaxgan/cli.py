@@ -205,6 +205,11 @@ def main(argv=None):
       _cmd_sample(args)
     else:
       _cmd_evaluate(args)
+  except KeyboardInterrupt:  # Ctrl-C outside the training loop, whose handler checkpoints
+    if debug:
+      traceback.print_exc()
+    print("jaxgan: interrupted", file=sys.stderr)
+    return 130
   except Exception as e:  # pylint: disable=broad-except
     if debug:
       traceback.print_exc()
