@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import sys
+import traceback
 
 from jaxgan.commands import metrics_cli
 
@@ -16,12 +17,20 @@ USAGE_ERROR = 2
 
 def _parser():
   parser = argparse.ArgumentParser(prog="jaxgan", description=__doc__)
+  parser.add_argument("--debug", action="store_true",
+                      help="print the traceback of an error (also JAXGAN_DEBUG=1)")
   sub = parser.add_subparsers(dest="command", required=True)
   train = sub.add_parser("train", help="train (resuming from the workdir's latest checkpoint)")
   train.add_argument("--config", required=True, help="configs/NAME.py")
   train.add_argument("--workdir", required=True)
   train.add_argument("--no-tensorboard", action="store_true",
                      help="write JSONL and console logs only, even where TensorFlow is installed")
+  train.add_argument("--allow-config-change", action="store_true",
+                     help="resume although the config differs from the recorded one in more "
+                          "than steps, logging, sampling and evaluation settings")
+  train.add_argument("--resume-from-previous", action="store_true",
+                     help="when the latest checkpoint is unreadable, resume from the newest "
+                          "intact one (the unreadable one is moved aside, not deleted)")
   sample = sub.add_parser("sample", help="write samples of a checkpoint to an .npz")
   sample.add_argument("--workdir", required=True)
   sample.add_argument("--step", type=int, default=None,
@@ -86,12 +95,19 @@ def _load_workdir(workdir: str, step: int | None = None):
   except (json.JSONDecodeError, OSError) as e:
     raise JaxganError(f"{path} is not a readable config: {e}") from e
   experiment = Experiment(config)
-  checkpointer = Checkpointer(workdir, config.keep_checkpoints)
-  if checkpointer.latest_step() is None:
+  if not os.path.isdir(os.path.join(workdir, "checkpoints")):
     raise JaxganError(f"{workdir} has no checkpoint yet")
-  step = checkpointer.latest_step() if step is None else step
-  state = checkpointer.restore(step, experiment.abstract_state)
-  checkpointer.close()
+  checkpointer = Checkpointer(workdir, config.keep_checkpoints)
+  try:
+    if checkpointer.latest_step() is None:
+      raise JaxganError(f"{workdir} has no checkpoint yet")
+    if step is None:
+      state, step = checkpointer.restore_latest(experiment.abstract_state,
+                                                command="--step {step}")
+    else:
+      state = checkpointer.restore(step, experiment.abstract_state)
+  finally:
+    checkpointer.close()
   return config, experiment, state, step
 
 
@@ -99,7 +115,9 @@ def _cmd_train(args, overrides):
   from jaxgan.config import apply_overrides, load_config_file  # pylint: disable=g-import-not-at-top
   from jaxgan.train.loop import train_and_evaluate  # pylint: disable=g-import-not-at-top
   config = apply_overrides(load_config_file(args.config), overrides)
-  train_and_evaluate(config, args.workdir, tensorboard=not args.no_tensorboard)
+  train_and_evaluate(config, args.workdir, tensorboard=not args.no_tensorboard,
+                     allow_config_change=args.allow_config_change,
+                     resume_from_previous=args.resume_from_previous)
   print(f"training finished: {config.steps} steps in {args.workdir}", file=sys.stderr)
 
 
@@ -110,12 +128,28 @@ def _cmd_sample(args):
     raise JaxganError(f"--num must be >= 1, got {args.num}")
   if not args.out.endswith(".npz"):
     raise JaxganError(f"--out must name an .npz file, got {args.out}")
+  if os.path.isdir(args.out):
+    raise JaxganError(f"--out {args.out} is a folder; name an .npz file")
+  parent = os.path.dirname(os.path.abspath(args.out))
+  while not os.path.exists(parent):
+    parent = os.path.dirname(parent)
+  if not os.path.isdir(parent):
+    raise JaxganError(f"cannot write --out {args.out}: {parent} is a file")
   _check_truncation(args.truncation)
   _, experiment, state, step = _load_workdir(args.workdir, args.step)
   _check_truncation_supported(experiment, args.truncation)
   out = experiment.trainer.sample_outputs(state, args.num, args.seed, args.truncation)
-  os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-  np.savez(args.out, **out)
+  # Written to a temporary file and renamed: a failed write never leaves half an .npz where
+  # an older one was.
+  tmp = args.out[:-len(".npz")] + f".{os.getpid()}.tmp.npz"
+  try:
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    np.savez(tmp, **out)
+    os.replace(tmp, args.out)
+  except OSError as e:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise JaxganError(f"could not write {args.out}: {e.strerror or e}") from e
   print(f"wrote {args.num} samples of step {step} to {args.out}", file=sys.stderr)
 
 
@@ -146,9 +180,15 @@ def _cmd_evaluate(args):
   scores = {"step": step, **experiment.evaluate(state, args.num_samples or None,
                                                 args.truncation)}
   line = json.dumps(scores)
-  with open(os.path.join(args.workdir, "evaluation.json"), "w", encoding="utf-8") as f:
-    f.write(line + "\n")
-  print(line)
+  print(line, flush=True)  # the scores first: a workdir that cannot be written does not lose them
+  path = os.path.join(args.workdir, "evaluation.json")
+  try:
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+      f.write(line + "\n")
+    os.replace(path + ".tmp", path)
+  except OSError as e:
+    raise JaxganError(f"could not write {path} ({e.strerror or e}); the scores are on stdout "
+                      "above") from e
 
 
 def main(argv=None):
@@ -158,9 +198,10 @@ def main(argv=None):
   if extra and args.command != "train":
     parser.error(f"unrecognized arguments: {' '.join(extra)}")
   _quiet_libraries()
-  from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
-  from jaxgan.train.loop import Interrupted  # pylint: disable=g-import-not-at-top
+  debug = args.debug or os.environ.get("JAXGAN_DEBUG", "") not in ("", "0")
   try:
+    from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
+    from jaxgan.train.loop import Interrupted  # pylint: disable=g-import-not-at-top
     if args.command == "train":
       _cmd_train(args, overrides)
     elif args.command == "sample":
@@ -169,13 +210,36 @@ def main(argv=None):
       metrics_cli.run(args)
     else:
       _cmd_evaluate(args)
-  except JaxganError as e:
-    print(f"jaxgan: error: {e}", file=sys.stderr)
+  except KeyboardInterrupt:  # Ctrl-C outside the training loop, whose handler checkpoints
+    if debug:
+      traceback.print_exc()
+    print("jaxgan: interrupted", file=sys.stderr)
+    return 130
+  except Exception as e:  # pylint: disable=broad-except
+    if debug:
+      traceback.print_exc()
+    if type(e).__name__ == "Interrupted":
+      print(f"jaxgan: {e}", file=sys.stderr)
+      return 128 + e.signum
+    print(f"jaxgan: error: {_error_line(e)}", file=sys.stderr)
     return 1
-  except Interrupted as e:
-    print(f"jaxgan: {e}", file=sys.stderr)
-    return 128 + e.signum
   return 0
+
+
+def _error_line(error: Exception) -> str:
+  """One line for any error: ours as they are, file-system errors by path and cause, anything
+  else as an internal error (the traceback is behind --debug)."""
+  from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
+  if isinstance(error, JaxganError):
+    text = str(error)
+  elif isinstance(error, OSError):
+    where = f"{error.filename}: " if error.filename else ""
+    text = f"{where}{error.strerror or error}"
+  else:
+    first = (str(error).strip().splitlines() or [""])[0]
+    text = (f"internal error {type(error).__name__}: {first} (rerun with --debug for the "
+            "traceback, and please report it)")
+  return " ".join(text.split("\n"))
 
 
 if __name__ == "__main__":

@@ -189,41 +189,234 @@ def apply_overrides(config, overrides: dict[str, str]):
   return config
 
 
+# ---------------------------------------------------------------- the validation table
+#
+# Every key a config may hold has a rule here: a pattern of dotted keys ('*' matches one part)
+# and a check returning None or what the value should be. `validate` applies them to every key
+# before anything runs, and refuses a key that no rule covers, so a new key cannot be added
+# without its check (tests/test_reliability.py also walks base_config() and every config file).
+
+
+def _int(lo=None, hi=None):
+  def check(v):
+    if isinstance(v, bool) or not isinstance(v, int):
+      return "an integer"
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+      return (f">= {lo}" if hi is None else f"<= {hi}" if lo is None else f"in [{lo}, {hi}]")
+    return None
+  return check
+
+
+def _float(lo=None, hi=None, hi_open=False):
+  def check(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v in (
+        float("inf"), float("-inf")):
+      return "a finite number"
+    if (lo is not None and v < lo) or (hi is not None and (v >= hi if hi_open else v > hi)):
+      return f">= {lo:g}" if hi is None else f"in [{lo:g}, {hi:g}{')' if hi_open else ']'}"
+    return None
+  return check
+
+
+def _choice(*values):
+  def check(v):
+    return None if v in values else "one of " + ", ".join(repr(x) for x in values)
+  return check
+
+
+def _bool(v):
+  return None if isinstance(v, bool) else "true or false"
+
+
+def _str(v):
+  return None if isinstance(v, str) else "a string"
+
+
+def _ints(lo):
+  def check(v):
+    if not isinstance(v, (tuple, list)) or any(
+        isinstance(x, bool) or not isinstance(x, int) or x < lo for x in v):
+      return f"a tuple of integers >= {lo}"
+    return None
+  return check
+
+
+def _bools(v):
+  if not isinstance(v, (tuple, list)) or any(not isinstance(x, bool) for x in v):
+    return "a tuple of true/false"
+  return None
+
+
+def _seed(v):
+  # jax.random.PRNGKey takes an unsigned 32-bit seed; a negative one fails inside jit.
+  return _int(0, 2**32 - 1)(v)
+
+
+def _architecture(v):
+  from jaxgan.models import ARCHITECTURES  # pylint: disable=g-import-not-at-top
+  return _choice(*sorted(ARCHITECTURES))(v)
+
+
+# The network sections hold what each architecture's build() reads; their values are checked
+# by kind of key here and, with the data's shape, by building the networks abstractly
+# (Experiment). Sizes must be >= 1: a zero width makes empty arrays that train until the first
+# checkpoint and then fail.
+_NET_SIZES = ("base_features", "ch", "hidden", "z_hidden", "label_hidden", "x_hidden",
+              "joint_hidden", "shared_dim", "max_multiplier", "receptive_field",
+              "channel_multipliers", "attention_resolutions")
+NORMS = ("batch", "layer", "instance", "none")
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "elu")
+INITS = ("orthogonal", "glorot", "normal")
+
+
+def _net(key, v):
+  leaf = key.rsplit(".", 1)[-1]
+  if leaf == "norm":
+    return _choice(*NORMS)(v)
+  if leaf == "act":
+    return _choice(*ACTIVATIONS)(v)
+  if leaf == "init":
+    return _choice(*INITS)(v)
+  if leaf == "dropout":
+    return _float(0.0, 1.0, hi_open=True)(v)
+  if isinstance(v, bool):
+    return None
+  if isinstance(v, int):
+    return _int(1 if leaf in _NET_SIZES else 0)(v)
+  if isinstance(v, float):
+    return _float(0.0)(v)
+  if isinstance(v, (tuple, list)):
+    return _bools(v) if v and all(isinstance(x, bool) for x in v) else _ints(1)(v)
+  return "a number, true/false or a tuple (network sections hold sizes and layer names)"
+
+
+_EVERY = _int(0)  # 0: never (or only at the end, as each key says)
+RULES = {
+    "paper": _str,
+    "trainer": _str,  # checked against TRAINERS by Experiment
+    "architecture": _architecture,
+    "seed": _seed,
+    "steps": _int(1),
+    "batch_size": _int(1),
+    "grad_accum_steps": _int(1),
+    "n_critic": _int(1),
+    "critic_boost.*": _int(0),
+    "latent_dim": _int(1),
+    "conditional": _bool,
+    "compute_dtype": _choice("float32", "bfloat16"),
+    "loss": _choice(*LOSSES),
+    "d_terms.*.weight": _float(0.0),
+    "d_terms.*.every": _int(1),
+    "g_terms.*.weight": _float(0.0),
+    "g_terms.*.every": _int(1),
+    # Other keys of a term: refused by terms.active_terms, naming the keys a term takes.
+    "d_terms.*.**": lambda key, v: None,
+    "g_terms.*.**": lambda key, v: None,
+    "clip_value": _float(0.0),
+    "optimizer.*.name": _choice(*OPTIMIZERS),
+    "optimizer.*.lr": _float(0.0),
+    "optimizer.*.b1": _float(0.0, 1.0, hi_open=True),
+    "optimizer.*.b2": _float(0.0, 1.0, hi_open=True),
+    "optimizer.*.eps": _float(0.0),
+    "optimizer.*.decay": _float(0.0, 1.0, hi_open=True),
+    "optimizer.*.momentum": _float(0.0, 1.0, hi_open=True),
+    "optimizer.*.lr_decay": _choice("constant", "linear"),
+    "optimizer.*.decay_start": _float(0.0, 1.0, hi_open=True),
+    "ema.decay": _float(0.0, 1.0, hi_open=True),
+    "ema.start": _int(0),
+    "generator.**": _net,
+    "discriminator.**": _net,
+    "data.name": _str,  # checked against the data registry when loading
+    "data.path": _str,
+    "data.image_size": _int(1),
+    "data.channels": _choice(1, 3),
+    "data.fit": _choice("center_crop", "resize"),
+    "data.data_dir": _str,
+    "data.train_split": _str,
+    "data.test_split": _str,
+    # Checked by the data set's builder when Experiment loads it (before any write), with
+    # messages that say which data set takes which value.
+    "data.layout": _str,
+    "data.direction": _str,
+    "data.domain_b": _str,
+    "data.train_split_b": _str,
+    "data.test_split_b": _str,
+    "data.text_encoder": _choice("gru", "multihot"),
+    "diffaugment": _str,  # its policy is parsed by validate (jaxgan.augment.parse_policy)
+    "checkpoint_every": _int(1),
+    "keep_checkpoints": _int(1),
+    "keep_best": _str,
+    "keep_best_mode": _choice("min", "max"),
+    "sample_every": _EVERY,
+    "log_every": _int(1),
+    "evals.*.type": _str,  # checked against EVALUATORS by evaluators.configured
+    "evals.*.every": _EVERY,
+    "evals.*.num_samples": _int(1),
+    # Other keys of an evaluator: refused by evaluators.configured, naming the keys it takes.
+    "evals.*.**": lambda key, v: None,
+    "eval.num_samples": _int(1),
+    "eval.batch_size": _int(1),
+    "eval.inception_weights": _str,  # found (or a one-line error) by the inception evaluator
+    "sample_grid": _int(1, 64),  # a 64x64 grid is 4096 pictures: more is a typo
+    "standing_stats": _int(0),
+    "distributed.initialize": _choice("auto", "always", "never"),
+    "distributed.coordinator_address": _str,
+    "distributed.num_processes": _int(0),
+    "distributed.process_id": _int(-1),
+    "shard_params": _bool,
+    "conv_impl": _choice("auto", "xla", "cpu_workarounds"),
+    # Trainer-specific keys (pix2pix, CycleGAN).
+    "augment.load_size": _int(0),
+    "augment.flip": _bool,
+    "l1_weight": _float(0.0),
+    "gan_weight": _float(0.0),
+    "cycle_weight": _float(0.0),
+    "identity_weight": _float(0.0),
+    "pool_size": _int(0),
+}
+
+
+def rule_for(key: str):
+  """The rule covering dotted `key`, or None. '*' matches one part, a trailing '**' the rest."""
+  parts = key.split(".")
+  for pattern, rule in RULES.items():
+    pat = pattern.split(".")
+    if pat[-1] == "**":
+      if len(parts) > len(pat) - 1 and all(p in ("*", k) for p, k in zip(pat[:-1], parts)):
+        return rule, True
+    elif len(pat) == len(parts) and all(p in ("*", k) for p, k in zip(pat, parts)):
+      return rule, False
+  return None
+
+
+def _value(config, key):
+  node = config
+  for part in key.split("."):
+    node = node[part]
+  return node
+
+
+def check_keys(config):
+  """Every key's type and range, by the table above; the first bad one as a one-line error."""
+  for key in _flat_keys(config):
+    found = rule_for(key)
+    if found is None:
+      raise JaxganError(f"unknown config key {key} (no validation rule covers it; a new key "
+                        "needs one in jaxgan.config.RULES)")
+    rule, takes_key = found
+    value = _value(config, key)
+    wanted = rule(key, value) if takes_key else rule(value)
+    if wanted is not None:
+      raise JaxganError(f"config key {key} must be {wanted}, got {value!r}")
+
+
 def validate(config, num_devices: int, num_processes: int = 1):
   """Fails early, with one line, on values the engine cannot run."""
   def need(ok, message):
     if not ok:
       raise JaxganError(message)
 
-  from jaxgan.models import ARCHITECTURES  # pylint: disable=g-import-not-at-top
-  need(config.architecture in ARCHITECTURES,
-       f"unknown architecture {config.architecture!r}; expected one of {sorted(ARCHITECTURES)}")
-  need(config.loss in LOSSES, f"unknown loss {config.loss!r}; expected one of {LOSSES}")
-  for side in ("g", "d"):
-    opt = config.optimizer[side]
-    need(opt.name in OPTIMIZERS,
-         f"unknown optimizer.{side}.name {opt.name!r}; expected one of {OPTIMIZERS}")
-    need(opt.lr_decay in ("constant", "linear"),
-         f"optimizer.{side}.lr_decay must be 'constant' or 'linear', got {opt.lr_decay!r}")
-    need(opt.lr >= 0, f"optimizer.{side}.lr must be >= 0, got {opt.lr}")
-    need(0.0 <= opt.get("decay_start", 0.0) < 1.0,
-         f"optimizer.{side}.decay_start must be in [0, 1), got {opt.get('decay_start')}")
-  for key in ("steps", "batch_size", "grad_accum_steps", "n_critic", "latent_dim",
-              "checkpoint_every", "log_every", "keep_checkpoints"):
-    need(config[key] >= 1, f"{key} must be >= 1, got {config[key]}")
-  need(config.sample_every >= 0, f"sample_every must be >= 0, got {config.sample_every}")
-  need(config.conv_impl in ("auto", "xla", "cpu_workarounds"),
-       f"conv_impl must be 'auto', 'xla' or 'cpu_workarounds', got {config.conv_impl!r}")
-  need(config.keep_best_mode in ("min", "max"),
-       f"keep_best_mode must be 'min' or 'max', got {config.keep_best_mode!r}")
-  boost = config.critic_boost
-  need(boost.iterations >= 0 and boost.first >= 0 and boost.every >= 0,
-       f"critic_boost values must be >= 0, got {dict(boost)}")
-  need(config.compute_dtype in ("float32", "bfloat16"),
-       f"compute_dtype must be float32 or bfloat16, got {config.compute_dtype!r}")
-  need(config.data.fit in ("center_crop", "resize"),
-       f"data.fit must be 'center_crop' or 'resize', got {config.data.fit!r}")
-  need(0.0 <= config.ema.decay < 1.0, f"ema.decay must be in [0, 1), got {config.ema.decay}")
+  check_keys(config)
   policy = config.get("diffaugment", "")
   if policy:
     from jaxgan import augment  # pylint: disable=g-import-not-at-top
@@ -238,10 +431,3 @@ def validate(config, num_devices: int, num_processes: int = 1):
   need((b // k) % num_devices == 0,
        f"batch_size {b} (micro-batch {b // k}) is not divisible by the {num_devices} devices")
   need(b % num_processes == 0, f"batch_size {b} is not divisible by the {num_processes} processes")
-  need(config.get("standing_stats", 0) >= 0,
-       f"standing_stats must be >= 0, got {config.get('standing_stats')}")
-  distributed = config.get("distributed")
-  if distributed is not None:
-    need(distributed.initialize in ("auto", "always", "never"),
-         "distributed.initialize must be 'auto', 'always' or 'never', got "
-         f"{distributed.initialize!r}")

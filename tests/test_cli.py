@@ -196,7 +196,7 @@ BAD_INPUT = [
      ["train", "--config", DIGITS, "--workdir", "w", "--config.data.name=folder",
       "--config.data.path=images"], {}, ["corrupt or unreadable image", "broken.png"], False),
     ("unknown_loss", None, ["train", "--config", RING8, "--workdir", "w", "--config.loss=nope"],
-     {}, ["unknown loss 'nope'"], False),
+     {}, ["config key loss", "'nope'", "'hinge'"], False),
     ("unknown_g_optimizer", None,
      ["train", "--config", RING8, "--workdir", "w", "--config.optimizer.g.name=adamw2"], {},
      ["optimizer.g.name", "'adamw2'"], False),

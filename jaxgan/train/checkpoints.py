@@ -9,12 +9,20 @@ saved as JSON. So a run trained on a pod resumes, samples and evaluates on a lap
 from __future__ import annotations
 
 import json
+import logging
 import os
+import time
 
 import jax
 import orbax.checkpoint as ocp
 
 from jaxgan.errors import JaxganError
+
+log = logging.getLogger("jaxgan")
+
+
+class UnreadableCheckpoint(JaxganError):
+  """A checkpoint whose files cannot be read back (as opposed to one of another config)."""
 
 
 def _leaf_signatures(tree) -> dict[str, tuple]:
@@ -34,6 +42,16 @@ def _leaf_signatures(tree) -> dict[str, tuple]:
 def _one_line(error: Exception) -> str:
   text = str(error).strip().splitlines()
   return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def _os_cause(error: BaseException) -> str:
+  """The first OSError in error's chain as 'strerror (errno N)', else its one line."""
+  seen = error
+  while seen is not None:
+    if isinstance(seen, OSError) and seen.strerror:
+      return f"{seen.strerror} (errno {seen.errno})"
+    seen = seen.__cause__ or seen.__context__
+  return _one_line(error)
 
 
 class Checkpointer:
@@ -59,7 +77,7 @@ class Checkpointer:
     try:
       saved = _leaf_signatures(self.manager.item_metadata(step)["state"].tree)
     except Exception as e:  # unreadable metadata is a broken checkpoint
-      raise JaxganError(f"checkpoint {step} in {self.directory} is unreadable: "
+      raise UnreadableCheckpoint(f"checkpoint {step} in {self.directory} is unreadable: "
                         f"{_one_line(e)}") from e
     wanted = _leaf_signatures(abstract_state)
     for path in sorted(set(saved) | set(wanted)):
@@ -82,18 +100,66 @@ class Checkpointer:
     try:
       restored = self.manager.restore(step, args=ocp.args.Composite(**args))
     except Exception as e:
-      raise JaxganError(f"could not restore checkpoint {step} from {self.directory}: "
-                        f"{_one_line(e)}") from e
+      raise UnreadableCheckpoint(f"could not restore checkpoint {step} from {self.directory}: "
+                                 f"{_one_line(e)}") from e
     if data_iterator is not None:
       data_iterator.set_state(restored["data"])
     return restored["state"]
 
+  def restore_latest(self, abstract_state, data_iterator=None, use_previous: bool = False,
+                     command: str = "--resume-from-previous"):
+    """(state, step) of the latest checkpoint. When it is unreadable: with use_previous the
+    newest intact one (the bad one moved aside, never deleted), else a one-line error naming
+    the intact one and `command` (with '{step}' for its step), the way to take it."""
+    latest = self.latest_step()
+    try:
+      return self.restore(latest, abstract_state, data_iterator), latest
+    except UnreadableCheckpoint as e:
+      bad = e
+    intact = None
+    for step in reversed(self.all_steps()[:-1]):
+      try:
+        state = self.restore(step, abstract_state, data_iterator)
+      except UnreadableCheckpoint:
+        continue
+      intact = step
+      break
+    if intact is None:
+      raise JaxganError(f"{bad}; no older intact checkpoint in {self.directory}") from bad
+    if not use_previous:
+      raise JaxganError(f"{bad}; the newest intact checkpoint is {intact}: rerun with "
+                        f"{command.format(step=intact)} to use it (checkpoint {latest} is "
+                        "kept)") from bad
+    aside = self.move_aside(latest)
+    log.warning("jaxgan: checkpoint %d is unreadable (%s); resuming from %d, the newest intact "
+                "one; the unreadable one is kept in %s", latest, bad, intact, aside)
+    return state, intact
+
+  def move_aside(self, step: int) -> str:
+    """Moves checkpoint `step` out of the checkpoints folder (a rerun will write that step
+    again) into WORKDIR/unreadable_checkpoints/STEP-TIME, keeping every byte."""
+    target = os.path.join(os.path.dirname(self.directory), "unreadable_checkpoints",
+                          f"{step}-{time.strftime('%Y%m%dT%H%M%S')}")
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    os.rename(os.path.join(self.directory, str(step)), target)
+    self.manager.reload()
+    return target
+
   def save(self, step: int, state, data_iterator):
-    os.makedirs(self.directory, exist_ok=True)
-    self.manager.save(step, args=ocp.args.Composite(
-        state=ocp.args.StandardSave(state),
-        data=ocp.args.JsonSave(data_iterator.get_state())), force=True)
-    self.manager.wait_until_finished()
+    """Writes checkpoint `step`; a failure (full disk, a folder that cannot be written) is a
+    one-line error, and orbax's write-then-rename leaves the previous checkpoints as they were."""
+    try:
+      os.makedirs(self.directory, exist_ok=True)
+      self.manager.save(step, args=ocp.args.Composite(
+          state=ocp.args.StandardSave(state),
+          data=ocp.args.JsonSave(data_iterator.get_state())), force=True)
+      self.manager.wait_until_finished()
+    except Exception as e:  # pylint: disable=broad-except  # orbax wraps OSErrors its own ways
+      previous = [s for s in self.all_steps() if s != step]
+      kept = (f"checkpoint {previous[-1]} is intact" if previous else "no checkpoint was written")
+      cause = _os_cause(e)
+      raise JaxganError(f"could not write checkpoint {step} in {self.directory}: "
+                        f"{cause}; {kept}") from e
     self._prune()
 
   # ---------------------------------------------------------------- keeping the best
@@ -137,4 +203,9 @@ class Checkpointer:
         self.manager.delete(step)
 
   def close(self):
-    self.manager.close()
+    # Runs in `finally` blocks: a failure here must not replace the error that got us there.
+    try:
+      self.manager.close()
+    except Exception as e:  # pylint: disable=broad-except
+      log.warning("jaxgan: closing the checkpoints in %s failed: %s", self.directory,
+                  _one_line(e))

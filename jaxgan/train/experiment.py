@@ -7,11 +7,15 @@ particular to a family of papers (state, phases, sampling) is its trainer's (see
 
 from __future__ import annotations
 
+import os
+
 import jax
 import numpy as np
 
 from jaxgan import data as data_lib
 from jaxgan.config import validate
+from jaxgan.data.embedded import PointMixture
+from jaxgan.data.pipeline import fetch_batch
 from jaxgan.errors import JaxganError
 from jaxgan.nn import backend
 from jaxgan.train import evaluators as evaluators_lib
@@ -34,6 +38,64 @@ _PAIRINGS = {"": "one image per example", "paired": "paired (input, target) imag
              "unpaired": "unpaired images of two domains"}
 
 
+def _build_error(config, info, error: Exception) -> str:
+  """One line for a network that cannot be built, naming the config key when its value
+  appears in the message."""
+  text = (str(error).strip().splitlines() or [type(error).__name__])[0]
+  suspects = []
+  for section in ("generator", "discriminator"):
+    for key, value in (config.get(section) or {}).items():
+      if isinstance(value, str) and repr(value) in text:
+        suspects.append(f"{section}.{key}")
+  where = f" (config key {', '.join(suspects)})" if suspects else ""
+  return (f"the {config.architecture!r} networks cannot be built for data of shape "
+          f"{tuple(info.shape)}{where}: {text}")
+
+
+def _check_no_empty_arrays(abstract_state):
+  """A zero-size parameter (a width or a depth of 0 somewhere) trains silently and fails when
+  it is checkpointed; refuse it now."""
+  for path, leaf in jax.tree_util.tree_flatten_with_path(abstract_state)[0]:
+    if 0 in getattr(leaf, "shape", ()):
+      raise JaxganError(f"the config makes an empty array {jax.tree_util.keystr(path)} of shape "
+                        f"{tuple(leaf.shape)}; a network size in the config is 0")
+
+
+def _host_available_memory():
+  """Linux's MemAvailable (free plus reclaimable cache), else free pages; None if unknown."""
+  try:
+    with open("/proc/meminfo", encoding="ascii") as f:
+      for line in f:
+        if line.startswith("MemAvailable:"):
+          return int(line.split()[1]) * 1024
+  except OSError:
+    pass
+  try:
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+  except (ValueError, OSError, AttributeError):
+    return None
+
+
+def _step_memory(compiled):
+  """(bytes one device needs for the step, bytes it has, its name); None where unknown."""
+  try:
+    stats = compiled.memory_analysis()
+    needed = (stats.argument_size_in_bytes + stats.output_size_in_bytes
+              - stats.alias_size_in_bytes + stats.temp_size_in_bytes
+              + stats.generated_code_size_in_bytes)
+  except Exception:  # pylint: disable=broad-except  # not every backend reports it
+    return None, None, ""
+  device = jax.local_devices()[0]
+  if device.platform == "cpu":
+    # Forced host devices share the host's memory.
+    return needed * jax.local_device_count(), _host_available_memory(), "the host"
+  try:
+    limit = device.memory_stats()["bytes_limit"]
+  except Exception:  # pylint: disable=broad-except
+    return needed, None, ""
+  return needed, limit, f"{device.device_kind} ({device.platform})"
+
+
 class Experiment:
 
   def __init__(self, config):
@@ -49,14 +111,23 @@ class Experiment:
     if self.info.pairing != trainer_class.pairing:
       raise JaxganError(f"the {config.trainer!r} trainer needs {_PAIRINGS[trainer_class.pairing]}"
                         f", but data set {config.data.name!r} has {_PAIRINGS[self.info.pairing]}")
-    self.trainer: Trainer = trainer_class(config, self.info)
+    key = jax.random.PRNGKey(config.seed)
+    # The networks built abstractly for the data's shape: a value no rule can judge alone (a
+    # size the image cannot take, a layer name a model does not know) fails here, in one line,
+    # not at the first step or the first checkpoint.
+    try:
+      self.trainer: Trainer = trainer_class(config, self.info)
+      abstract_state = jax.eval_shape(self.trainer.init_state, key)
+    except JaxganError:
+      raise
+    except Exception as e:  # pylint: disable=broad-except
+      raise JaxganError(_build_error(config, self.info, e)) from e
+    _check_no_empty_arrays(abstract_state)
     self.evaluators = evaluators_lib.configured(config)
     evaluators_lib.check_evaluators(self.evaluators, self.trainer, self.trainer.output_names())
 
     self.replicated = parallel.replicated(self.mesh)
     self.batch_sharding = parallel.batch_sharded(self.mesh, leading_unsharded=1)
-    key = jax.random.PRNGKey(config.seed)
-    abstract_state = jax.eval_shape(self.trainer.init_state, key)
     # Replicated state (data parallel), or with shard_params its large arrays split over the
     # 'data' axis (FSDP-style). The abstract state carries this mesh's placement, so a
     # checkpoint written on any number of devices or processes restores onto this one.
@@ -70,6 +141,38 @@ class Experiment:
     self._key = key
     self.phases = self.trainer.phases(parallel.constrainer(self.mesh))
     self._steps = {}
+
+  def abstract_batch(self, iteration: int = 0):
+    """The shapes and placement of the global batch the step after `iteration` consumes."""
+    if isinstance(self.source, PointMixture):  # sampled afresh per batch (pipeline.py)
+      example = {"x": self.source.sample(1, np.random.default_rng(0))}
+    else:
+      example = fetch_batch(self.source, np.zeros(1, np.int64))
+    n = self.trainer.real_batches(iteration)
+    return {k: jax.ShapeDtypeStruct((n, self.config.batch_size, *v.shape[1:]), v.dtype,
+                                    sharding=self.batch_sharding) for k, v in example.items()}
+
+  def check_memory(self, iteration: int = 0):
+    """Compiles the step after `iteration` ahead of time and refuses to start when XLA's
+    estimate of its memory exceeds the device's (or, on the CPU, the host's available) memory.
+    The compiled step is kept, so the check costs no second compilation."""
+    variant = self.trainer.step_variant(self.phases, iteration)
+    try:
+      compiled = self.step_fn(iteration).lower(self.abstract_state,
+                                               self.abstract_batch(iteration)).compile()
+    except Exception as e:  # pylint: disable=broad-except
+      if "RESOURCE_EXHAUSTED" not in str(e) and not isinstance(e, MemoryError):
+        raise
+      raise JaxganError(f"the step does not fit in memory (batch_size {self.config.batch_size}): "
+                        f"{str(e).strip().splitlines()[0]}") from e
+    needed, available, where = _step_memory(compiled)
+    if needed is not None and available is not None and needed > available:
+      raise JaxganError(
+          f"the step needs about {needed / 2**30:.1f} GiB but {where} has "
+          f"{available / 2**30:.1f} GiB (batch_size {self.config.batch_size}, "
+          f"grad_accum_steps {self.config.grad_accum_steps}): lower batch_size or raise "
+          "grad_accum_steps")
+    self._steps[variant] = compiled
 
   def init_state(self):
     return self._init(self._key)

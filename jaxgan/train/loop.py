@@ -15,7 +15,8 @@ import tqdm
 
 from jaxgan import visualize
 from jaxgan.errors import JaxganError
-from jaxgan.train.checkpoints import Checkpointer
+from jaxgan.train.checkpoints import Checkpointer, UnreadableCheckpoint
+from jaxgan.train import workdir as workdir_lib
 from jaxgan.train.experiment import Experiment
 from jaxgan.train.writers import MultiWriter, make_writer
 
@@ -104,28 +105,106 @@ def _first_nonfinite_leaf(state):
   return paths[flags.index(False)].lstrip(".")
 
 
-def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True):
+# Keys a resumed run may change without --allow-config-change: how long it runs and what it
+# logs, samples, evaluates and keeps, none of which changes what the steps compute ('*' matches
+# one part of a dotted key). distributed.* and shard_params only place the same computation.
+RESUME_ALLOWED = ("steps", "checkpoint_every", "sample_every", "log_every", "keep_checkpoints",
+                  "keep_best", "keep_best_mode", "sample_grid", "eval.*", "evals.*.every",
+                  "evals.*.num_samples", "distributed.*", "shard_params")
+
+
+def _allowed_on_resume(key: str) -> bool:
+  parts = key.split(".")
+  return any(len(p.split(".")) == len(parts) and
+             all(a in ("*", b) for a, b in zip(p.split("."), parts)) for p in RESUME_ALLOWED)
+
+
+def config_changes(workdir: str, config) -> dict:
+  """{key: [recorded, new]} between config.json in workdir and config ({} when there is none)."""
+  path = os.path.join(workdir, "config.json")
+  try:
+    with open(path, encoding="utf-8") as f:
+      old = json.load(f)
+  except FileNotFoundError:
+    return {}
+  except (OSError, json.JSONDecodeError) as e:
+    raise JaxganError(f"{path} is not a readable config ({e}); move it away to start afresh "
+                      "from the checkpoints") from e
+  before, after = _flat(old), _flat(json.loads(config.to_json_best_effort()))
+  return {k: [before.get(k), after.get(k)] for k in sorted(set(before) | set(after))
+          if before.get(k) != after.get(k)}
+
+
+def check_config_change(workdir: str, config, step: int, allow: bool):
+  """Refuses, before anything is written, a resume whose config differs from the recorded one
+  outside RESUME_ALLOWED, showing the difference; --allow-config-change accepts it (and
+  record_config writes it to config_history.jsonl)."""
+  refused = {k: v for k, v in config_changes(workdir, config).items()
+             if not _allowed_on_resume(k)}
+  if refused and not allow:
+    diff = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in refused.items())
+    raise JaxganError(f"the config differs from the one checkpoint {step} in {workdir} was "
+                      f"trained with ({diff}); rerun with --allow-config-change to accept, or "
+                      "use another --workdir")
+
+
+def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True,
+                       allow_config_change: bool = False, resume_from_previous: bool = False):
   """Trains config.steps generator updates in workdir, resuming from its latest checkpoint.
 
+  Everything that can be checked is checked before the first write: the config (Experiment),
+  the paths, the lock, the checkpoint and the config's changes, the step's memory.
   Returns the final train state. Raises JaxganError for bad input, NonFiniteLoss when a loss
   stops being finite (the last good checkpoint is left as it was), Interrupted on a signal.
   """
   experiment = Experiment(config)  # validates the config and the data before touching workdir
+  # Multi-host: every process computes (steps, grids and scores are collective), process 0
+  # alone writes logs, pictures, scores and the lock into the shared workdir.
+  lead = jax.process_index() == 0
+  workdir_lib.check_writable(workdir)
+  lock = workdir_lib.WorkdirLock(workdir)
+  if lead:
+    lock.check()
   checkpointer = Checkpointer(workdir, config.keep_checkpoints, config.keep_best,
                               config.keep_best_mode)
-  iterator = experiment.train_iterator()
-  latest = checkpointer.latest_step()
-  if latest is not None:
-    state = checkpointer.restore(latest, experiment.abstract_state, iterator)
-    log.info("resumed from step %d in %s", latest, workdir)
-  else:
-    state = experiment.init_state()
-  start = int(state.step)
-  # Multi-host: every process computes (steps, grids and scores are collective), process 0
-  # alone writes logs, pictures and scores into the shared workdir.
-  lead = jax.process_index() == 0
-  if lead:
-    record_config(workdir, config, start)
+  try:
+    iterator = experiment.train_iterator()
+    latest = checkpointer.latest_step()
+    if latest is not None:
+      # A change of the state's shapes is refused whatever the flags; then other changes.
+      try:
+        checkpointer.check_compatible(latest, experiment.abstract_state)
+      except UnreadableCheckpoint:
+        pass  # restore_latest says so and names the newest intact one
+      check_config_change(workdir, config, latest, allow_config_change)
+      state, latest = checkpointer.restore_latest(experiment.abstract_state, iterator,
+                                                  resume_from_previous)
+      log.info("resumed from step %d in %s", latest, workdir)
+    else:
+      state = experiment.init_state()
+    start = int(state.step)
+    experiment.check_memory(start)
+    if lead:
+      lock.acquire()
+      record_config(workdir, config, start)
+      for name in ("metrics.jsonl", "eval.jsonl"):
+        workdir_lib.trim_jsonl(os.path.join(workdir, name), start)
+    return _train(experiment, config, workdir, checkpointer, iterator, state, latest, start,
+                  lead, tensorboard)
+  except OSError as e:
+    # A path that passed the checks failed later (a disk filled, a folder was made read-only).
+    kept = checkpointer.all_steps() if os.path.isdir(checkpointer.directory) else []
+    kept_text = f"checkpoint {kept[-1]} is intact" if kept else "no checkpoint was written"
+    raise JaxganError(f"could not write {e.filename or workdir}: {workdir_lib.describe(e)}; "
+                      f"{kept_text}") from e
+  finally:
+    checkpointer.close()
+    lock.release()
+
+
+def _train(experiment, config, workdir, checkpointer, iterator, state, latest, start, lead,
+           tensorboard):
+  """The loop itself, from step `start` (a checkpoint's, or 0) to config.steps."""
   writer = make_writer(workdir, tensorboard=tensorboard) if lead else MultiWriter([])
   trainer = experiment.trainer
 
@@ -202,7 +281,7 @@ def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True):
         scores = experiment.evaluate(state, evaluators=due)
         writer.write_scalars(step, {f"eval/{k}": v for k, v in scores.items()})
         if lead:
-          _append_json(os.path.join(workdir, "eval.jsonl"), {"step": step, **scores})
+          workdir_lib.fsync_append(os.path.join(workdir, "eval.jsonl"), {"step": step, **scores})
         checkpointer.record_scores(step, scores)
       if periodic(step, config.checkpoint_every) or step == config.steps:
         save(step)
@@ -214,11 +293,5 @@ def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True):
   finally:
     bar.close()
     writer.close()
-    checkpointer.close()
     for sig, handler in previous.items():
       signal.signal(sig, handler)
-
-
-def _append_json(path: str, record: dict):
-  with open(path, "a", encoding="utf-8") as f:
-    f.write(json.dumps(record) + "\n")

@@ -40,7 +40,9 @@ class JsonlWriter:
     del step, images  # PNGs go to DIR/samples; the JSONL file holds numbers only
 
   def flush(self):
+    # Called before every checkpoint: after a crash the log covers what the checkpoint does.
     self._file.flush()
+    os.fsync(self._file.fileno())
 
   def close(self):
     self._file.close()
