@@ -22,12 +22,14 @@ OPTIMIZERS = ("adam", "rmsprop", "sgd")
 
 
 def optimizer_config(name="adam", lr=2e-4, b1=0.5, b2=0.999, eps=1e-8, decay=0.9, momentum=0.0,
-                     lr_decay="constant", decay_start=0.0):
+                     lr_decay="constant", decay_start=0.0, decay_every=0, decay_factor=0.5):
   """lr_decay 'linear' holds lr for the first decay_start * steps, then decays it linearly to
-  zero at the last step (CycleGAN: decay_start=0.5)."""
+  zero at the last step (CycleGAN: decay_start=0.5); 'step' multiplies it by decay_factor after
+  every decay_every updates (StackGAN: halved every 100 epochs)."""
   return ml_collections.ConfigDict(dict(name=name, lr=lr, b1=b1, b2=b2, eps=eps, decay=decay,
                                         momentum=momentum, lr_decay=lr_decay,
-                                        decay_start=decay_start))
+                                        decay_start=decay_start, decay_every=decay_every,
+                                        decay_factor=decay_factor))
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -197,8 +199,15 @@ def validate(config, num_devices: int, num_processes: int = 1):
     opt = config.optimizer[side]
     need(opt.name in OPTIMIZERS,
          f"unknown optimizer.{side}.name {opt.name!r}; expected one of {OPTIMIZERS}")
-    need(opt.lr_decay in ("constant", "linear"),
-         f"optimizer.{side}.lr_decay must be 'constant' or 'linear', got {opt.lr_decay!r}")
+    need(opt.lr_decay in ("constant", "linear", "step"),
+         f"optimizer.{side}.lr_decay must be 'constant', 'linear' or 'step', got "
+         f"{opt.lr_decay!r}")
+    if opt.lr_decay == "step":
+      need(opt.get("decay_every", 0) >= 1,
+           f"optimizer.{side}.decay_every must be >= 1 with lr_decay 'step', got "
+           f"{opt.get('decay_every')}")
+      need(0.0 < opt.get("decay_factor", 0.5) <= 1.0,
+           f"optimizer.{side}.decay_factor must be in (0, 1], got {opt.get('decay_factor')}")
     need(opt.lr >= 0, f"optimizer.{side}.lr must be >= 0, got {opt.lr}")
     need(0.0 <= opt.get("decay_start", 0.0) < 1.0,
          f"optimizer.{side}.decay_start must be in [0, 1), got {opt.get('decay_start')}")

@@ -17,6 +17,11 @@ from jaxgan.models import cogan, cyclegan, pix2pix  # pylint: disable=wrong-impo
 
 ARCHITECTURES.update(pix2pix=pix2pix.build, cyclegan=cyclegan.build, cogan=cogan.build)
 
+# Text to image: StackGAN's build returns {'stage1': G[, 'stage2': G]} and the stage's D.
+from jaxgan.models import stackgan  # pylint: disable=wrong-import-position
+
+ARCHITECTURES.update(stackgan=stackgan.build)
+
 
 def build(config, info):
   return ARCHITECTURES[config.architecture](config, info)

@@ -76,6 +76,12 @@ class TrainerBase:
     """What `jaxgan sample` writes: generate_outputs with images as uint8."""
     return as_file_arrays(self.generate_outputs(state, num, seed, truncation))
 
+  def complete_init(self, state, workdir: str | None):
+    """A fresh run's initial state completed from outside the config (StackGAN-II: the trained
+    Stage-I generator); called once, on the host, when training starts from scratch."""
+    del workdir
+    return state
+
 
 def as_file_arrays(outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
   """Float image batches (N, H, W, C) -> uint8; points stay float32, labels int32."""

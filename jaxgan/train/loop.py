@@ -119,7 +119,7 @@ def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True):
     state = checkpointer.restore(latest, experiment.abstract_state, iterator)
     log.info("resumed from step %d in %s", latest, workdir)
   else:
-    state = experiment.init_state()
+    state = experiment.init_state(workdir)
   start = int(state.step)
   # Multi-host: every process computes (steps, grids and scores are collective), process 0
   # alone writes logs, pictures and scores into the shared workdir.
