@@ -256,3 +256,23 @@ def test_one_line_errors(stage1_run, tmp_path, capsys):
   assert cli.main(["sample", "--workdir", str(ring), "--captions", str(captions), "--out",
                    str(tmp_path / "y.npz")]) == 1
   _one_line_error(capsys, "--captions is for text-to-image trainers")
+
+
+def test_stackgan_cub_trains_and_samples_on_the_published_layout(tmp_path, capsys):
+  from test_configs import _stackgan_tree  # pylint: disable=g-import-not-at-top
+  _stackgan_tree(tmp_path / "birds")
+  workdir = tmp_path / "cub"
+  tiny = {**TINY, "stage1_size": "8", "data.image_size": "16", "data.path": str(tmp_path / "birds"),
+          "steps": "1", "stage": "1"}
+  assert cli.main(["train", "--config", str(REPO / "configs" / "stackgan_cub.py"), "--workdir",
+                   str(workdir), "--no-tensorboard", *_args(tiny)]) == 0
+  out = tmp_path / "s.npz"
+  assert cli.main(["sample", "--workdir", str(workdir), "--num", "3", "--out", str(out)]) == 0
+  with np.load(out) as f:
+    assert f["samples"].shape == (3, 8, 8, 3) and "captions" not in f
+  captions = tmp_path / "c.txt"
+  captions.write_text("a small bird with a red head\n")
+  capsys.readouterr()
+  assert cli.main(["sample", "--workdir", str(workdir), "--captions", str(captions), "--out",
+                   str(out)]) == 1
+  _one_line_error(capsys, "char-CNN-RNN")
