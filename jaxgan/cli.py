@@ -35,7 +35,11 @@ def _parser():
   sample.add_argument("--workdir", required=True)
   sample.add_argument("--step", type=int, default=None,
                       help="the checkpoint to sample (default: the latest)")
-  sample.add_argument("--num", type=int, required=True)
+  sample.add_argument("--num", type=int, default=None,
+                      help="samples to write (required unless --captions is given)")
+  sample.add_argument("--captions", default=None, metavar="FILE.txt",
+                      help="text-to-image trainers: one caption per line, embedded by the "
+                           "bundled text encoder, one sample each")
   sample.add_argument("--out", required=True, help="FILE.npz")
   sample.add_argument("--seed", type=int, default=0)
   sample.add_argument("--truncation", type=float, default=None, metavar="T",
@@ -124,7 +128,12 @@ def _cmd_train(args, overrides):
 def _cmd_sample(args):
   import numpy as np  # pylint: disable=g-import-not-at-top
   from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
-  if args.num < 1:
+  captions = _read_captions(args.captions) if args.captions is not None else None
+  if captions is not None and args.num is not None:
+    raise JaxganError("give --num or --captions, not both")
+  if captions is None and args.num is None:
+    raise JaxganError("--num is required (or --captions FILE.txt for text-to-image trainers)")
+  if captions is None and args.num < 1:
     raise JaxganError(f"--num must be >= 1, got {args.num}")
   if not args.out.endswith(".npz"):
     raise JaxganError(f"--out must name an .npz file, got {args.out}")
@@ -138,7 +147,12 @@ def _cmd_sample(args):
   _check_truncation(args.truncation)
   _, experiment, state, step = _load_workdir(args.workdir, args.step)
   _check_truncation_supported(experiment, args.truncation)
-  out = experiment.trainer.sample_outputs(state, args.num, args.seed, args.truncation)
+  if captions is not None:
+    if args.truncation is not None:
+      raise JaxganError("--truncation does not apply with --captions")
+    out = experiment.trainer.sample_captions(state, captions, args.seed)
+  else:
+    out = experiment.trainer.sample_outputs(state, args.num, args.seed, args.truncation)
   # Written to a temporary file and renamed: a failed write never leaves half an .npz where
   # an older one was.
   tmp = args.out[:-len(".npz")] + f".{os.getpid()}.tmp.npz"
@@ -150,7 +164,21 @@ def _cmd_sample(args):
     if os.path.exists(tmp):
       os.remove(tmp)
     raise JaxganError(f"could not write {args.out}: {e.strerror or e}") from e
-  print(f"wrote {args.num} samples of step {step} to {args.out}", file=sys.stderr)
+  num = len(captions) if captions is not None else args.num
+  print(f"wrote {num} samples of step {step} to {args.out}", file=sys.stderr)
+
+
+def _read_captions(path: str) -> list[str]:
+  """The non-empty lines of a caption file, stripped."""
+  from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
+  try:
+    with open(path, encoding="utf-8") as f:
+      captions = [line.strip() for line in f if line.strip()]
+  except (OSError, UnicodeDecodeError) as e:
+    raise JaxganError(f"cannot read captions from {path}: {type(e).__name__}") from e
+  if not captions:
+    raise JaxganError(f"{path} holds no captions (one per line)")
+  return captions
 
 
 def _check_truncation(truncation):

@@ -22,12 +22,14 @@ OPTIMIZERS = ("adam", "rmsprop", "sgd")
 
 
 def optimizer_config(name="adam", lr=2e-4, b1=0.5, b2=0.999, eps=1e-8, decay=0.9, momentum=0.0,
-                     lr_decay="constant", decay_start=0.0):
+                     lr_decay="constant", decay_start=0.0, decay_every=0, decay_factor=0.5):
   """lr_decay 'linear' holds lr for the first decay_start * steps, then decays it linearly to
-  zero at the last step (CycleGAN: decay_start=0.5)."""
+  zero at the last step (CycleGAN: decay_start=0.5); 'step' multiplies it by decay_factor after
+  every decay_every updates (StackGAN: halved every 100 epochs)."""
   return ml_collections.ConfigDict(dict(name=name, lr=lr, b1=b1, b2=b2, eps=eps, decay=decay,
                                         momentum=momentum, lr_decay=lr_decay,
-                                        decay_start=decay_start))
+                                        decay_start=decay_start, decay_every=decay_every,
+                                        decay_factor=decay_factor))
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -320,7 +322,9 @@ RULES = {
     "optimizer.*.eps": _float(0.0),
     "optimizer.*.decay": _float(0.0, 1.0, hi_open=True),
     "optimizer.*.momentum": _float(0.0, 1.0, hi_open=True),
-    "optimizer.*.lr_decay": _choice("constant", "linear"),
+    "optimizer.*.lr_decay": _choice("constant", "linear", "step"),
+    "optimizer.*.decay_every": _int(0),  # lr_decay 'step': the rate times decay_factor every k
+    "optimizer.*.decay_factor": _float(0.0, 1.0),
     "optimizer.*.decay_start": _float(0.0, 1.0, hi_open=True),
     "ema.decay": _float(0.0, 1.0, hi_open=True),
     "ema.start": _int(0),
@@ -373,6 +377,12 @@ RULES = {
     "cycle_weight": _float(0.0),
     "identity_weight": _float(0.0),
     "pool_size": _int(0),
+    # StackGAN.
+    "stage": _choice(1, 2),
+    "stage1_size": _int(4),
+    "stage1_workdir": _str,
+    "condition_dim": _int(1),
+    "kl_weight": _float(0.0),
 }
 
 
@@ -417,6 +427,10 @@ def validate(config, num_devices: int, num_processes: int = 1):
       raise JaxganError(message)
 
   check_keys(config)
+  for side in ("g", "d"):
+    opt = config.optimizer[side]
+    need(opt.lr_decay != "step" or opt.decay_every >= 1,
+         f"optimizer.{side}.decay_every must be >= 1 with lr_decay 'step', got {opt.decay_every}")
   policy = config.get("diffaugment", "")
   if policy:
     from jaxgan import augment  # pylint: disable=g-import-not-at-top

@@ -27,7 +27,7 @@ from jaxgan.config import apply_overrides, load_config_file, validate
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
 CONFIG_NAMES = sorted(p.stem for p in CONFIGS.glob("*.py") if p.stem != "__init__")
-HEAVY_ARCHITECTURES = ("biggan", "sagan", "cyclegan", "pix2pix")
+HEAVY_ARCHITECTURES = ("biggan", "sagan", "cyclegan", "pix2pix", "stackgan")
 
 
 def _config(name):
@@ -35,7 +35,8 @@ def _config(name):
 
 
 def _external_data(config) -> bool:
-  return config.data.name.startswith("tfds:") or config.data.name == "folder"
+  return (config.data.name.startswith("tfds:") or config.data.name == "folder"
+          or config.data.name in ("stackgan_cub", "stackgan_coco"))
 
 
 def _split_configs():
@@ -81,6 +82,9 @@ TINY_BY_ARCHITECTURE = {
     "cyclegan": {"generator.base_features": "4", "generator.num_blocks": "1",
                  "discriminator.base_features": "4", "discriminator.receptive_field": "16",
                  "data.image_size": "8", "augment.load_size": "0", "pool_size": "4"},
+    # Stage-I (the configs' default stage) at 8x8 from 16x16 data; Stage-II: tests/test_stackgan.py.
+    "stackgan": {"generator.gf_dim": "2", "discriminator.df_dim": "2", "condition_dim": "8",
+                 "generator.r_num": "1", "stage1_size": "8", "data.image_size": "16"},
     "pix2pix": {"generator.base_features": "4", "generator.num_downs": "2",
                 "discriminator.base_features": "4", "discriminator.receptive_field": "16",
                 "data.image_size": "8", "augment.load_size": "0"},
@@ -124,7 +128,32 @@ def _data_context(config, tmp_path, overrides):
   if name == "folder":
     _image_folder_side_by_side(tmp_path / "images")
     overrides["data.path"] = str(tmp_path / "images")
+  if name in ("stackgan_cub", "stackgan_coco"):
+    _stackgan_tree(tmp_path / "stackgan")
+    overrides["data.path"] = str(tmp_path / "stackgan")
   return contextlib.nullcontext()
+
+
+def _stackgan_tree(path: Path, count: int = 4) -> None:
+  """The published StackGAN layout (CUB images, boxes, pickled names and embeddings), small."""
+  import pickle  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  names = [f"001.Bird/Bird_{i:04d}" for i in range(count)]
+  cub = path / "CUB_200_2011"
+  (cub / "images" / "001.Bird").mkdir(parents=True)
+  with open(cub / "images.txt", "w", encoding="utf-8") as f:
+    f.writelines(f"{i} {n}.jpg\n" for i, n in enumerate(names, 1))
+  with open(cub / "bounding_boxes.txt", "w", encoding="utf-8") as f:
+    f.writelines(f"{i} 4.0 4.0 20.0 20.0\n" for i in range(1, count + 1))
+  for n in names:
+    Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(cub / "images" /
+                                                                         f"{n}.jpg")
+  for split, chosen in (("train", names), ("test", names[:2])):
+    (path / split).mkdir()
+    with open(path / split / "filenames.pickle", "wb") as f:
+      pickle.dump(chosen, f, protocol=2)
+    with open(path / split / "char-CNN-RNN-embeddings.pickle", "wb") as f:
+      pickle.dump(rng.normal(size=(len(chosen), 10, 16)).astype(np.float32), f, protocol=2)
 
 
 @pytest.mark.parametrize("name", CONFIG_NAMES)

@@ -22,6 +22,11 @@ from jaxgan.models import progan, stylegan, stylegan2  # pylint: disable=wrong-i
 
 ARCHITECTURES.update(progan=progan.build, stylegan=stylegan.build, stylegan2=stylegan2.build)
 
+# Text to image: StackGAN's build returns {'stage1': G[, 'stage2': G]} and the stage's D.
+from jaxgan.models import stackgan  # pylint: disable=wrong-import-position
+
+ARCHITECTURES.update(stackgan=stackgan.build)
+
 
 def build(config, info):
   return ARCHITECTURES[config.architecture](config, info)

@@ -13,6 +13,7 @@ from typing import Any, Callable, ClassVar, Protocol, Sequence, runtime_checkabl
 import numpy as np
 
 from jaxgan import visualize
+from jaxgan.errors import JaxganError
 from jaxgan.train.phases import Phase, Variant, variant_at
 from jaxgan.train.state import TrainState
 
@@ -58,6 +59,13 @@ class Trainer(Protocol):
   def step_variant(self, phases: Sequence[Phase], iteration: int) -> Variant:
     """What the step after `iteration` G updates runs (the loop compiles one per variant)."""
 
+  def complete_init(self, state, workdir: str | None):
+    """A fresh run's initial state completed from outside the config (StackGAN-II: the trained
+    Stage-I generator); called once, on the host, when training starts from scratch."""
+
+  def sample_captions(self, state, captions: list[str], seed: int) -> dict[str, np.ndarray]:
+    """What `jaxgan sample --captions` writes (text-to-image trainers; others refuse)."""
+
 
 class TrainerBase:
   """What every trainer shares: its step variants and the files `sample` writes."""
@@ -75,6 +83,15 @@ class TrainerBase:
   def sample_outputs(self, state, num: int, seed: int, truncation: float | None = None):
     """What `jaxgan sample` writes: generate_outputs with images as uint8."""
     return as_file_arrays(self.generate_outputs(state, num, seed, truncation))
+
+  def complete_init(self, state, workdir: str | None):
+    del workdir
+    return state
+
+  def sample_captions(self, state, captions: list[str], seed: int):
+    del state, captions, seed
+    raise JaxganError(f"--captions is for text-to-image trainers, not the "
+                      f"{self.config.trainer!r} trainer")
 
 
 def as_file_arrays(outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -154,6 +154,35 @@ def _needs_images(info):
   return None if info.kind == "images" else f"needs images, not {info.kind}"
 
 
+# captioned_digits' attributes (jaxgan.data.captioned_digits.ATTRIBUTES), spelt out so this module
+# imports no data code.
+CAPTION_ATTRIBUTES = ("class", "colour", "background", "thickness", "slant", "size", "position",
+                      "pattern")
+
+
+def _captioned(outputs, info):
+  """Per-attribute accuracy of the generated images on the test captions they were made from
+  (jaxgan.metrics.captioned.attribute_accuracy: each attribute over the captions that name it),
+  as '<attr>'; with Stage-I samples of another size beside them, also 'stage1_<attr>'."""
+  del info
+  from jaxgan.metrics.captioned import attribute_accuracy  # pylint: disable=g-import-not-at-top
+  attributes = {a: np.asarray(outputs[f"attr_{a}"]) for a in CAPTION_ATTRIBUTES}
+  mentions = {a: np.asarray(outputs[f"mention_{a}"], bool) for a in CAPTION_ATTRIBUTES}
+  scores = dict(attribute_accuracy(outputs["samples"], attributes, mentions))
+  low = outputs.get("samples_stage1")
+  if low is not None and np.shape(low) != np.shape(outputs["samples"]):
+    scores.update({f"stage1_{a}": v for a, v in
+                   attribute_accuracy(low, attributes, mentions).items()})
+  scores["num_captions"] = float(len(outputs["samples"]))
+  return scores
+
+
+def _needs_captioned_digits(info):
+  if info.name != "captioned_digits":
+    return f"needs captioned_digits (its attributes and reader), not {info.name!r}"
+  return None
+
+
 def _needs_mixture(info):
   from jaxgan.data.embedded import POINT_MIXTURES  # pylint: disable=g-import-not-at-top
   if info.name not in POINT_MIXTURES:
@@ -177,6 +206,9 @@ EVALUATORS = {
     "digits": EvaluatorType(_digits, ("samples",), _needs_digits),
     "coupling": EvaluatorType(_coupling, ("samples_a", "samples_b"), _any_data),
     "translation": EvaluatorType(_translation, ("samples", "targets"), _any_data),
+    "captioned": EvaluatorType(
+        _captioned, ("samples",) + tuple(f"{k}_{a}" for k in ("attr", "mention")
+                                         for a in CAPTION_ATTRIBUTES), _needs_captioned_digits),
     "cycle": EvaluatorType(_cycle, ("inputs_a", "samples_ab", "cycles_a", "inputs_b",
                                     "samples_ba", "cycles_b"), _any_data),
     # pytorch-fid's Inception (jaxgan/metrics/inception.py); weights from eval.inception_weights

@@ -26,12 +26,14 @@ from jaxgan.train.contract import Trainer
 from jaxgan.train.cyclegan import CycleGANTrainer
 from jaxgan.train.phases import compose_step
 from jaxgan.train.pix2pix import Pix2PixTrainer
+from jaxgan.train.stackgan import StackGANTrainer
 
 TRAINERS: dict[str, type[Trainer]] = {
     "adversarial": AdversarialTrainer,
     "pix2pix": Pix2PixTrainer,
     "cyclegan": CycleGANTrainer,
     "cogan": CoGANTrainer,
+    "stackgan": StackGANTrainer,
 }
 
 _PAIRINGS = {"": "one image per example", "paired": "paired (input, target) images",
@@ -174,8 +176,13 @@ class Experiment:
           "grad_accum_steps")
     self._steps[variant] = compiled
 
-  def init_state(self):
-    return self._init(self._key)
+  def init_state(self, workdir: str | None = None):
+    """The fresh train state, completed by the trainer (`complete_init`) for `workdir`."""
+    state = self._init(self._key)
+    completed = self.trainer.complete_init(state, workdir)
+    if completed is not state:
+      state = jax.device_put(completed, self.state_sharding)
+    return state
 
   def step_fn(self, iteration: int):
     """The jitted step for the step after `iteration` G updates: one per distinct variant

@@ -181,7 +181,7 @@ def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True,
                                                   resume_from_previous)
       log.info("resumed from step %d in %s", latest, workdir)
     else:
-      state = experiment.init_state()
+      state = experiment.init_state(workdir)
     start = int(state.step)
     experiment.check_memory(start)
     if lead:

@@ -35,9 +35,14 @@ def learning_rate(opt_config, total_steps: int):
 
   lr_decay='linear' holds lr for the first decay_start * total_steps updates (decay_start 0 by
   default; CycleGAN's 0.5), then decays it linearly to 0 at update total_steps.
+  lr_decay='step' multiplies lr by decay_factor after every decay_every updates (StackGAN: 0.5
+  every 100 epochs).
   """
   if opt_config.lr_decay == "constant":
     return opt_config.lr
+  if opt_config.lr_decay == "step":
+    return optax.exponential_decay(opt_config.lr, transition_steps=int(opt_config.decay_every),
+                                   decay_rate=float(opt_config.decay_factor), staircase=True)
   if opt_config.lr_decay != "linear":
     raise ValueError(f"unknown lr_decay {opt_config.lr_decay!r}")
   hold = int(round(opt_config.get("decay_start", 0.0) * total_steps))

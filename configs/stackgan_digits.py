@@ -1,0 +1,57 @@
+"""StackGAN (Zhang et al. 2017) on captioned_digits: Stage-I 16x16 -> Stage-II 64x64.
+
+One config for both stages (`stage`), trained one after the other (two commands, see
+jaxgan/train/stackgan.py):
+
+    jaxgan train --config configs/stackgan_digits.py --workdir W/stage1 --config.stage=1
+    jaxgan train --config configs/stackgan_digits.py --workdir W --config.stage=2
+
+Stage-II reads the Stage-I checkpoint from W/stage1 (or `--config.stage1_workdir=PATH`). The data
+is loaded at 64x64; Stage-I trains on it area-downscaled to 16x16 (which removes the background
+pattern exactly: the detail Stage-II has to add).
+
+The paper's and the reference code's losses and schedule: matching-aware D (1, 1/2, 1/2; Stage-II
+with its unconditioned head), KL weight 2.0, Adam 2e-4 beta1 0.5, z 100, Nc 128, learning rate
+halved on a step schedule. Departures, for a few CPU minutes per stage:
+- widths: generator.gf_dim 16 (the reference's 128; Stage-I G starts at 8 x 16 = 128 features at
+  4x4), discriminator.df_dim 16 (64), generator.r_num 2 (4);
+- batch 32 (64), steps 3000 per stage (600 epochs), lr halved every 1000 steps (100 epochs);
+- the text embeddings are the bundled GRU encoder's on captioned_digits (docs/text_to_image.md),
+  not char-CNN-RNN's on CUB; stage is 1 by default so a bare `train` makes the Stage-I run.
+"""
+
+import ml_collections
+
+from jaxgan.config import base_config, optimizer_config
+
+
+def get_config():
+  c = base_config()
+  c.paper = "stackgan"
+  c.trainer = "stackgan"
+  c.architecture = "stackgan"
+  c.stage = 1  # 1 or 2
+  c.stage1_size = 16
+  c.stage1_workdir = ""  # '': <Stage-II workdir>/stage1
+  c.condition_dim = 128  # Nc
+  c.kl_weight = 2.0  # the reference's TRAIN.COEFF.KL
+  c.latent_dim = 100
+  c.data.name = "captioned_digits"
+  c.data.image_size = 64
+  c.data.channels = 3
+  c.data.text_encoder = "gru"
+  c.batch_size = 32
+  c.steps = 3000
+  c.loss = "non_saturating"  # the reference's BCE
+  c.optimizer.g = optimizer_config("adam", lr=2e-4, b1=0.5, lr_decay="step", decay_every=1000,
+                                   decay_factor=0.5)
+  c.optimizer.d = optimizer_config("adam", lr=2e-4, b1=0.5, lr_decay="step", decay_every=1000,
+                                   decay_factor=0.5)
+  c.generator = ml_collections.ConfigDict(dict(gf_dim=16, r_num=2, ca=True))
+  c.discriminator = ml_collections.ConfigDict(dict(df_dim=16))
+  c.checkpoint_every = 500
+  c.sample_every = 500
+  c.log_every = 50
+  c.eval = ml_collections.ConfigDict(dict(num_samples=1000, batch_size=250))
+  c.evals.captioned = dict(every=0)
+  return c
