@@ -28,7 +28,8 @@ def _parser():
   sample.add_argument("--out", required=True, help="FILE.npz")
   sample.add_argument("--seed", type=int, default=0)
   sample.add_argument("--truncation", type=float, default=None, metavar="T",
-                      help="BigGAN's truncation trick: resample latent values beyond +-T")
+                      help="BigGAN's truncation trick: resample latent values beyond +-T; "
+                      "StyleGAN/StyleGAN2: psi in W (0: the average image; the config's cutoff)")
   evaluate = sub.add_parser("evaluate", help="score a checkpoint; one JSON line")
   evaluate.add_argument("--workdir", required=True)
   evaluate.add_argument("--step", type=int, default=None,
@@ -36,7 +37,8 @@ def _parser():
   evaluate.add_argument("--num-samples", type=int, default=0,
                         help="samples to score (default: the config's eval.num_samples)")
   evaluate.add_argument("--truncation", type=float, default=None, metavar="T",
-                        help="score samples drawn with the truncation trick at threshold T")
+                        help="score samples drawn with the truncation trick at T (BigGAN's "
+                        "threshold on z; psi in W for the style models)")
   return parser
 
 
@@ -107,35 +109,20 @@ def _cmd_sample(args):
     raise JaxganError(f"--num must be >= 1, got {args.num}")
   if not args.out.endswith(".npz"):
     raise JaxganError(f"--out must name an .npz file, got {args.out}")
-  _check_truncation(args.truncation)
   _, experiment, state, step = _load_workdir(args.workdir, args.step)
-  _check_truncation_supported(experiment, args.truncation)
+  experiment.trainer.check_truncation(args.truncation)
   out = experiment.trainer.sample_outputs(state, args.num, args.seed, args.truncation)
   os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
   np.savez(args.out, **out)
   print(f"wrote {args.num} samples of step {step} to {args.out}", file=sys.stderr)
 
 
-def _check_truncation(truncation):
-  from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
-  if truncation is not None and not truncation > 0:
-    raise JaxganError(f"--truncation must be > 0, got {truncation}")
-
-
-def _check_truncation_supported(experiment, truncation):
-  if truncation is not None and not experiment.trainer.supports_truncation:
-    from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
-    raise JaxganError(f"--truncation is not supported by the {experiment.config.trainer!r} "
-                      "trainer's models")
-
-
 def _cmd_evaluate(args):
   from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
-  _check_truncation(args.truncation)
   if args.num_samples < 0:
     raise JaxganError(f"--num-samples must be >= 1, got {args.num_samples}")
   _, experiment, state, step = _load_workdir(args.workdir, args.step)
-  _check_truncation_supported(experiment, args.truncation)
+  experiment.trainer.check_truncation(args.truncation)
   if not experiment.evaluators:
     raise JaxganError(f"the config of {args.workdir} declares no evaluators (config.evals); "
                       f"none are defined for data set {experiment.info.name!r} with the "

@@ -5,6 +5,13 @@ batch (n_critic of them, or WGAN's schedule), the generator update, and the EMA 
 penalty or regulariser the config lists (`d_terms`, `g_terms`, jaxgan.train.terms) joins its
 network's loss, or runs in a phase of its own when it has an interval (lazy regularisation).
 Gradient accumulation splits each update's batch into micro-batches inside its phase.
+
+Style generators (StyleGAN, StyleGAN2: jaxgan.models.stylegan.StyleGeneratorBase) train here
+too: G's terms can read its mapping and synthesis (`terms.GTermInputs.styles`, path length),
+the entries of the state's `extra` that a term owns (`pl_mean`) are threaded through G's phase
+and written back, sampling uses the layers' fixed noise buffers, and truncation means ψ
+in W toward the tracked w_avg with the config's layer cutoff (`truncation_space`), where the
+other generators take BigGAN's truncation of z.
 """
 
 from __future__ import annotations
@@ -22,14 +29,15 @@ from jaxgan.errors import JaxganError
 from jaxgan.train import phases as phases_lib
 from jaxgan.train import terms as terms_lib
 from jaxgan.train.contract import TrainerBase
-from jaxgan.train.networks import apply_net, init_net
-from jaxgan.train.phases import Phase, accumulate_grads, micro_batches, split_micro
+from jaxgan.train.networks import apply_net, init_net, rngs_for
+from jaxgan.train.phases import Phase, accumulate_grads, apply_update, micro_batches, split_micro
 from jaxgan.train.state import TrainState, make_optimizer
 
 SAMPLE_KEY = 19  # fixed noise for the sample grids, so grids are comparable over training
 EVAL_KEY = 20141  # fixed noise for evaluation, apart from training's and the grids'
 STANDING_KEY = 1809  # fixed noise for the standing statistics
 NET_KEY = 7  # fold-in for the key of G's own streams (noise, dropout), apart from z's
+REG_KEY = 11  # fold-in for the lazy G terms' draws, apart from the generator phase's
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,12 +111,18 @@ class AdversarialTrainer(TrainerBase):
       raise JaxganError(f"cannot build {config.architecture} for {info.shape}: {e}") from e
     self.nets = Networks(generator, discriminator, config.latent_dim,
                          info.num_classes if config.conditional else 0)
+    from jaxgan.models.stylegan import StyleGeneratorBase  # pylint: disable=g-import-not-at-top
+    self.style = isinstance(generator, StyleGeneratorBase)
     self.critic_updates = critic_schedule(config)
     self.g_tx = make_optimizer(config.optimizer.g, config.steps)
     self.d_tx = make_optimizer(config.optimizer.d, _total_critic_updates(config))
     self.d_terms = terms_lib.active_terms(config.get("d_terms"), terms_lib.D_TERMS, "d")
     self.g_terms = terms_lib.active_terms(config.get("g_terms"), terms_lib.G_TERMS, "g")
-    self._sample = jax.jit(self._sample_fn)
+    for t in self.g_terms:
+      if t.term.needs_styles and not self.style:
+        raise JaxganError(f"g_terms.{t.name} needs a style generator (mapping and synthesis); "
+                          f"architecture {config.architecture!r} has none")
+    self._sample = jax.jit(self._sample_fn, static_argnames="psi")
     self._standing = make_standing_stats(self.nets)
 
   # ---------------------------------------------------------------- what G and D see
@@ -137,7 +151,7 @@ class AdversarialTrainer(TrainerBase):
         g_params=g_params, d_params=d_params, g_state=g_state, d_state=d_state,
         g_opt_state=self.g_tx.init(g_params), d_opt_state=self.d_tx.init(d_params),
         ema_params=g_params if self.config.ema.decay > 0 else None,
-        rng=key)
+        rng=key, extra=terms_lib.initial_extra(self.g_terms + self.d_terms))
 
   def real_batches(self, iteration: int) -> int:
     return self.critic_updates(iteration)
@@ -190,18 +204,32 @@ class AdversarialTrainer(TrainerBase):
                                            lazy=True)
       return total, (d_state, metrics)
 
-    def g_loss_fn(g_params, g_state, inputs, state, terms=main_g_terms, lazy=False):
+    def g_term_inputs(g_params, g_state, key, extra):
+      styles = self._styles_fn(g_params, g_state) if self.style else None
+      return terms_lib.GTermInputs(g_params, key, styles, extra, micro_size)
+
+    def g_loss_fn(g_params, g_state, inputs, state, extra):
       _, key = inputs
-      z_key, d_key = jax.random.split(key)
+      z_key, d_key, term_key = jax.random.split(key, 3)
       z, labels = nets.sample_latents(z_key, micro_size)
       z = constrain(z)
       fake, g_state = nets.generate(g_params, g_state, z, labels, train=True,
                                     key=jax.random.fold_in(z_key, NET_KEY))
       fake_logits, _ = nets.discriminate(state.d_params, state.d_state, fake, labels, d_key)
       g_loss = _sum_leaves(adversarial.generator, fake_logits)
-      total, term_metrics = terms_lib.add_terms(g_loss, terms, lambda t: t.term.fn(g_params),
-                                                lazy=lazy)
-      return total, (g_state, {"g_loss": g_loss, **term_metrics})
+      term_inputs = g_term_inputs(g_params, state.g_state, term_key, extra)
+      total, term_metrics, updates = terms_lib.add_g_terms(
+          g_loss, main_g_terms, lambda t: t.term.fn(term_inputs))
+      return total, (g_state, {"g_loss": g_loss, **term_metrics}, updates)
+
+    def g_reg_loss_fn(terms, g_params, g_state, inputs, state, extra):
+      """The lazy G terms alone, weights multiplied by their interval."""
+      _, key = inputs
+      # Its own draws, apart from the generator phase's (both get the step's key slot 1).
+      term_inputs = g_term_inputs(g_params, g_state, jax.random.fold_in(key, REG_KEY), extra)
+      total, metrics, updates = terms_lib.add_g_terms(0.0, terms, lambda t: t.term.fn(term_inputs),
+                                                      lazy=True)
+      return total, (g_state, metrics, updates)
 
     def real_micro(inputs, key):
       real = self.real_inputs(inputs)
@@ -217,14 +245,48 @@ class AdversarialTrainer(TrainerBase):
       clip = functools.partial(losses.clip_weights, clip_value=config.clip_value)
     result = [phases_lib.update_phase("critic", "d", d_loss_fn, self.d_tx, num_micro, real_micro,
                                       post_update=clip, repeated=True, key_slot=0),
-              phases_lib.update_phase("generator", "g", g_loss_fn, self.g_tx, num_micro, g_micro,
-                                      key_slot=1)]
-    result += self._lazy_phases(d_reg_loss_fn, g_loss_fn, real_micro, g_micro, num_micro)
+              self._g_phase("generator", g_loss_fn, num_micro, g_micro, key_slot=1)]
+    result += self._lazy_phases(d_reg_loss_fn, g_reg_loss_fn, real_micro, g_micro, num_micro)
     if config.ema.decay > 0:
       result.append(phases_lib.ema_phase(config.ema.decay, config.ema.start))
     return result
 
-  def _lazy_phases(self, d_reg_loss_fn, g_loss_fn, real_micro, g_micro, num_micro):
+  def _g_phase(self, name, loss_fn, num_micro, g_micro, **phase_kwargs) -> Phase:
+    """One optimiser step of G. As phases.update_phase, with the state's `extra` threaded
+    through the micro-batches beside G's collections: loss_fn(params, g_state, inputs, state,
+    extra) -> (loss, (g_state, metrics, updated extra entries)), written back after the step."""
+
+    def run(state, inputs, key):
+      def loss(params, aux, micro):
+        g_state, extra = aux
+        total, (g_state, metrics, updates) = loss_fn(params, g_state, micro, state, extra)
+        return total, ((g_state, {**extra, **updates}), metrics)
+      grads, ((g_state, extra), metrics) = accumulate_grads(
+          loss, state.g_params, (state.g_state, state.extra), g_micro(inputs, key), num_micro)
+      params, opt_state = apply_update(self.g_tx, grads, state.g_opt_state, state.g_params)
+      return state.replace(g_params=params, g_state=g_state, g_opt_state=opt_state,
+                           extra=extra), metrics, {}
+
+    return Phase(name, run, **phase_kwargs)
+
+  def _styles_fn(self, g_params, g_state):
+    """GTermInputs.styles: (num, key) -> (ws of `num` fresh latents, synthesis), G in training
+    mode (mixing regularisation, random noise), its collections read only (w_avg does not move
+    here: the official path-length pass also updates it, see configs/stylegan2_digits.py)."""
+    generator, latent_dim = self.nets.generator, self.config.latent_dim
+    variables = {"params": g_params, **g_state}
+
+    def styles(num, key):
+      z_key, mix_key, noise_key = jax.random.split(key, 3)
+      z = jax.random.normal(z_key, (num, latent_dim), jnp.float32)
+      ws = generator.apply(variables, z, None, True, method="styles", rngs=rngs_for(mix_key))
+      synthesis = lambda w: generator.apply(variables, w, method="synthesis",
+                                            rngs=rngs_for(noise_key))
+      return ws, synthesis
+
+    return styles
+
+  def _lazy_phases(self, d_reg_loss_fn, g_reg_loss_fn, real_micro, g_micro, num_micro):
     """One phase per interval of the lazy terms (D's on reals, G's on G's loss alone)."""
     out = []
     for every in sorted({t.every for t in self.d_terms if t.every > 1}):
@@ -234,13 +296,8 @@ class AdversarialTrainer(TrainerBase):
           real_micro, every=every, key_slot=0))
     for every in sorted({t.every for t in self.g_terms if t.every > 1}):
       group = [t for t in self.g_terms if t.every == every]
-
-      def reg_loss(g_params, g_state, inputs, state, group=group):
-        total, metrics = terms_lib.add_terms(0.0, group, lambda t: t.term.fn(g_params), lazy=True)
-        return total, (g_state, metrics)
-
-      out.append(phases_lib.update_phase(f"g_reg_{every}", "g", reg_loss, self.g_tx, num_micro,
-                                         g_micro, every=every, key_slot=1))
+      out.append(self._g_phase(f"g_reg_{every}", functools.partial(g_reg_loss_fn, group),
+                               num_micro, g_micro, every=every, key_slot=1))
     return out
 
   # ---------------------------------------------------------------- sampling
@@ -248,8 +305,27 @@ class AdversarialTrainer(TrainerBase):
   def output_names(self) -> set[str]:
     return {"samples", "labels"} if self.nets.num_classes else {"samples"}
 
-  def _sample_fn(self, params, g_state, z, labels):
-    return self.nets.generate(params, g_state, z, labels, train=False)[0]
+  def _sample_fn(self, params, g_state, z, labels, psi=1.0):
+    if not self.style:
+      return self.nets.generate(params, g_state, z, labels, train=False)[0]
+    return apply_net(self.nets.generator, params, g_state, z, labels, train=False,
+                     truncation_psi=psi, noise_mode="const")[0]
+
+  @property
+  def truncation_space(self) -> str:
+    """What --truncation means for this trainer's G: 'w' (style generators: psi in W toward
+    the tracked average w, the config's layer cutoff) or 'z' (BigGAN's truncated normal)."""
+    return "w" if self.style else "z"
+
+  def check_truncation(self, truncation: float | None) -> None:
+    """A one-line error for a truncation value this trainer's G cannot take."""
+    super().check_truncation(truncation)
+    if truncation is None:
+      return
+    if not np.isfinite(truncation):
+      raise JaxganError(f"--truncation must be finite, got {truncation}")
+    if self.truncation_space == "z" and not truncation > 0:
+      raise JaxganError(f"--truncation must be > 0 (BigGAN's threshold on |z|), got {truncation}")
 
   def latents(self, key, num: int, labels=None, truncation: float | None = None):
     """Latents and labels for `num` samples; conditional labels cycle 0..K-1 unless given.
@@ -291,10 +367,15 @@ class AdversarialTrainer(TrainerBase):
     return {**state.g_state, "batch_stats": mean}
 
   def generate(self, state, z, labels=None, batch_size: int | None = None,
-               g_state=None) -> np.ndarray:
+               g_state=None, truncation_psi: float = 1.0) -> np.ndarray:
     """G (the EMA weights if kept) in inference mode on z, in batches, as float numpy.
 
     g_state: G's collections to sample with (e.g. standing_g_state's); default the state's.
+    truncation_psi: style generators' truncation in W (1: none). They sample with each layer's
+    fixed noise buffer (noise_mode='const', the official generate.py's default; its metrics
+    draw random noise instead), so at psi=0 every sample is the same image; with the EMA
+    weights they read the state's w_avg and noise buffers (the official code copies G's
+    buffers into its EMA).
     """
     batch_size = batch_size or self.config.eval.batch_size
     params = state.ema_params if state.ema_params is not None else state.g_params
@@ -302,14 +383,23 @@ class AdversarialTrainer(TrainerBase):
     outs = []
     for start in range(0, len(z), batch_size):
       y = None if labels is None else labels[start:start + batch_size]
+      extra = dict(psi=float(truncation_psi)) if self.style else {}
       outs.append(jax.tree_util.tree_map(
-          np.asarray, self._sample(params, g_state, z[start:start + batch_size], y)))
+          np.asarray, self._sample(params, g_state, z[start:start + batch_size], y, **extra)))
     return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *outs)
 
   def generate_outputs(self, state, num: int, seed: int | None,
                        truncation: float | None = None) -> dict:
-    """{'samples'[, 'labels']}: images in [-1, 1] or points; labels of conditional models."""
+    """{'samples'[, 'labels']}: images in [-1, 1] or points; labels of conditional models.
+
+    truncation: in z or W by `truncation_space`."""
+    self.check_truncation(truncation)
     key = jax.random.PRNGKey(EVAL_KEY if seed is None else seed)
+    if self.truncation_space == "w":
+      z, labels = self.latents(key, num)
+      psi = 1.0 if truncation is None else truncation
+      samples = self.generate(state, z, labels, truncation_psi=psi)
+      return {"samples": samples}
     z, labels = self.latents(key, num, truncation=truncation)
     samples = self.generate(state, z, labels, g_state=self.standing_g_state(state, truncation))
     out = {"samples": samples}

@@ -58,6 +58,9 @@ class Trainer(Protocol):
   def step_variant(self, phases: Sequence[Phase], iteration: int) -> Variant:
     """What the step after `iteration` G updates runs (the loop compiles one per variant)."""
 
+  def check_truncation(self, truncation: float | None) -> None:
+    """Raises JaxganError (one line) for a truncation value its generators cannot take."""
+
 
 class TrainerBase:
   """What every trainer shares: its step variants and the files `sample` writes."""
@@ -71,6 +74,12 @@ class TrainerBase:
   def real_batches(self, iteration: int) -> int:
     del iteration
     return 1
+
+  def check_truncation(self, truncation: float | None) -> None:
+    if truncation is not None and not self.supports_truncation:
+      from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
+      raise JaxganError(f"--truncation is not supported by the {self.config.trainer!r} "
+                        "trainer's models")
 
   def sample_outputs(self, state, num: int, seed: int, truncation: float | None = None):
     """What `jaxgan sample` writes: generate_outputs with images as uint8."""

@@ -206,6 +206,6 @@ def run(evaluators: list[Evaluator], trainer, state, num_samples: int | None = N
       continue
     result = EVALUATORS[ev.type].fn(outputs, trainer.info)
     scores.update(ev.prefix({k: float(v) for k, v in result.items()}))
-  if truncation:
+  if truncation is not None:
     scores["truncation"] = float(truncation)
   return scores
