@@ -1,4 +1,4 @@
-"""jaxgan train | sample | evaluate."""
+"""jaxgan train | sample | mix | evaluate."""
 
 from __future__ import annotations
 
@@ -30,6 +30,17 @@ def _parser():
   sample.add_argument("--truncation", type=float, default=None, metavar="T",
                       help="BigGAN's truncation trick: resample latent values beyond +-T; "
                       "StyleGAN/StyleGAN2: psi in W (0: the average image; the config's cutoff)")
+  mix = sub.add_parser("mix", help="write the style-mixing grid of a StyleGAN/StyleGAN2 "
+                       "checkpoint as PNG (rows of source B, columns of source A, per band)")
+  mix.add_argument("--workdir", required=True)
+  mix.add_argument("--step", type=int, default=None,
+                   help="the checkpoint to sample (default: the latest)")
+  mix.add_argument("--out", required=True, help="FILE.png")
+  mix.add_argument("--rows", type=int, default=3, help="source-B latents (per band)")
+  mix.add_argument("--columns", type=int, default=5, help="source-A latents")
+  mix.add_argument("--seed", type=int, default=0)
+  mix.add_argument("--truncation", type=float, default=None, metavar="PSI",
+                   help="truncation psi in W for both sources (default 1: none)")
   evaluate = sub.add_parser("evaluate", help="score a checkpoint; one JSON line")
   evaluate.add_argument("--workdir", required=True)
   evaluate.add_argument("--step", type=int, default=None,
@@ -117,6 +128,22 @@ def _cmd_sample(args):
   print(f"wrote {args.num} samples of step {step} to {args.out}", file=sys.stderr)
 
 
+def _cmd_mix(args):
+  from jaxgan import visualize  # pylint: disable=g-import-not-at-top
+  from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
+  if not args.out.endswith(".png"):
+    raise JaxganError(f"--out must name a .png file, got {args.out}")
+  if args.rows < 1 or args.columns < 1:
+    raise JaxganError(f"--rows and --columns must be >= 1, got {args.rows} and {args.columns}")
+  _, experiment, state, step = _load_workdir(args.workdir, args.step)
+  grid, bands = experiment.trainer.style_mixing_grid(state, args.rows, args.columns, args.seed,
+                                                     args.truncation)
+  os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+  visualize.save_png(grid, args.out)
+  print(f"wrote the style-mixing grid of step {step} ({', '.join(bands)} styles from the rows) "
+        f"to {args.out}", file=sys.stderr)
+
+
 def _cmd_evaluate(args):
   from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
   if args.num_samples < 0:
@@ -149,6 +176,8 @@ def main(argv=None):
       _cmd_train(args, overrides)
     elif args.command == "sample":
       _cmd_sample(args)
+    elif args.command == "mix":
+      _cmd_mix(args)
     else:
       _cmd_evaluate(args)
   except JaxganError as e:

@@ -100,6 +100,42 @@ def test_mixing_regularisation_is_active_in_training(name):
   assert out[0.9] > 1e-4 and out[0.0] == 0.0
 
 
+def _cells(grid, size, rows, columns):
+  """The (rows, columns) cells of size x size of an image_grid picture (pad 1)."""
+  return np.stack([np.stack([grid[1 + r * (size + 1):1 + r * (size + 1) + size,
+                                  1 + c * (size + 1):1 + c * (size + 1) + size]
+                             for c in range(columns)]) for r in range(rows)])
+
+
+def test_style_mixing_grid_copies_each_band_from_the_rows():
+  trainer = _trainer("stylegan2_digits", **{"data.image_size": 32})  # 8 ws: coarse, middle
+  state = trainer.init_state(jax.random.PRNGKey(0))
+  # Untrained toRGB outputs are tiny: scale the toRGB weights so the images span [-1, 1].
+  scaled = []
+
+  def scale(path, x):
+    if "rgb" in jax.tree_util.keystr(path).lower():
+      scaled.append(path)
+      return x * 50.0
+    return x
+  state = state.replace(ema_params=jax.tree_util.tree_map_with_path(scale, state.ema_params))
+  assert scaled
+  grid, bands = trainer.style_mixing_grid(state, rows=2, columns=3, seed=1)
+  assert bands == ["coarse", "middle"]
+  cells = _cells(grid, 32, 1 + 2 * 2, 4)
+  assert grid.shape == (5 * 33 + 1, 4 * 33 + 1, 1)
+  assert np.all(cells[0, 0] == 0)  # the blank corner
+  tops, lefts = cells[0, 1:], cells[1:, 0]
+  assert not np.array_equal(tops[0], tops[1]) and np.array_equal(lefts[0], lefts[2])
+  for b in range(2):
+    for r in range(2):
+      for c in range(3):
+        cell = cells[1 + 2 * b + r, 1 + c]
+        assert not np.array_equal(cell, tops[c]) and not np.array_equal(cell, lefts[r])
+  # Mixed cells of the two bands differ: different layers came from B.
+  assert not np.array_equal(cells[1, 1], cells[3, 1])
+
+
 def _records(workdir):
   with open(workdir / "metrics.jsonl", encoding="utf-8") as f:
     return [r for r in map(json.loads, f) if not any(k.startswith("eval/") for k in r)]
@@ -147,3 +183,17 @@ def test_stylegan2_trains_samples_truncates_and_keeps_pl_mean(tmp_path, capsys):
   assert cli.main(["sample", "--workdir", str(workdir), "--num", "2", "--out", str(out0),
                    "--truncation", "nan"]) == 1
   assert "--truncation must be finite" in capsys.readouterr().err
+
+  # The style-mixing grid: at 8x8 (4 ws) there is only the coarse band, and it covers every
+  # layer, so each mixed cell is its row's source-B image.
+  png = tmp_path / "mix.png"
+  assert cli.main(["mix", "--workdir", str(workdir), "--out", str(png), "--rows", "2",
+                   "--columns", "3"]) == 0
+  assert "coarse styles from the rows" in capsys.readouterr().err
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  grid = np.asarray(Image.open(png))[..., None]
+  cells = _cells(grid, 8, 3, 4)
+  for r in range(2):
+    for c in range(3):
+      assert np.array_equal(cells[1 + r, 1 + c], cells[1 + r, 0])
+  assert cli.main(["mix", "--workdir", str(workdir), "--out", str(tmp_path / "x.jpg")]) == 1

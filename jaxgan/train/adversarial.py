@@ -407,6 +407,58 @@ class AdversarialTrainer(TrainerBase):
       out["labels"] = labels
     return out
 
+  def style_mixing_grid(self, state, rows: int, columns: int, seed: int,
+                        truncation: float | None = None):
+    """The StyleGAN paper's style-mixing figure (its Fig. 3) as uint8 (H, W, C), and the names
+    of the bands shown.
+
+    The top row holds `columns` source-A images, the left column `rows` source-B images, once
+    per band; each cell is A's styles with the band's copied from B: coarse (layers 0-3, the
+    4x4-8x8 styles), middle (4-7, 16x16-32x32), fine (8 on, 64x64 up). Bands this G has no
+    layers for (fine below 64x64) are left out. EMA weights when kept, the layers' fixed noise,
+    truncation psi in W (default 1: none, as the official style_mixing.py).
+    """
+    if not self.style:
+      return super().style_mixing_grid(state, rows, columns, seed, truncation)
+    if rows < 1 or columns < 1:
+      raise JaxganError(f"the style-mixing grid needs rows and columns >= 1, got {rows} and "
+                        f"{columns}")
+    self.check_truncation(truncation)
+    psi = 1.0 if truncation is None else float(truncation)
+    num_ws = self.nets.generator.num_ws
+    bands = [(name, lo, min(hi, num_ws)) for name, lo, hi in
+             (("coarse", 0, 4), ("middle", 4, 8), ("fine", 8, num_ws)) if lo < num_ws]
+    a_key, b_key = jax.random.split(jax.random.PRNGKey(seed))
+    z_a = jax.random.normal(a_key, (columns, self.config.latent_dim))
+    z_b = jax.random.normal(b_key, (rows, self.config.latent_dim))
+    params = state.ema_params if state.ema_params is not None else state.g_params
+    ws_a, ws_b = (self._mix_ws(params, state.g_state, z, psi) for z in (z_a, z_b))
+    layer = jnp.arange(num_ws)[None, None, :, None]
+    mixed = [jnp.where((layer >= lo) & (layer < hi), ws_b[:, None], ws_a[None])
+             for _, lo, hi in bands]  # each [rows, columns, num_ws, w_dim]
+    all_ws = jnp.concatenate([ws_a, ws_b] + [m.reshape((-1,) + m.shape[2:]) for m in mixed])
+    images = np.asarray(self._mix_synthesis(params, state.g_state, all_ws))
+    a_img, b_img = images[:columns], images[columns:columns + rows]
+    cells = images[columns + rows:].reshape((len(bands), rows, columns) + images.shape[1:])
+    blank = -np.ones_like(a_img[:1])
+    grid = [blank, a_img]
+    for band in cells:
+      for r in range(rows):
+        grid += [b_img[r:r + 1], band[r]]
+    grid = np.concatenate(grid)
+    return (visualize.image_grid(visualize.to_uint8(grid), columns=columns + 1),
+            [name for name, _, _ in bands])
+
+  @functools.partial(jax.jit, static_argnums=(0, 4))
+  def _mix_ws(self, params, g_state, z, psi):
+    return self.nets.generator.apply({"params": params, **g_state}, z, None, False, psi,
+                                     method="mapping")
+
+  @functools.partial(jax.jit, static_argnums=0)
+  def _mix_synthesis(self, params, g_state, ws):
+    return self.nets.generator.apply({"params": params, **g_state}, ws, noise_mode="const",
+                                     method="synthesis")
+
   def sample_grid(self, state) -> np.ndarray:
     """The fixed-noise picture: an image grid, or a scatter of points over the true modes."""
     if self.info.kind == "points":

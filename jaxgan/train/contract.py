@@ -61,6 +61,11 @@ class Trainer(Protocol):
   def check_truncation(self, truncation: float | None) -> None:
     """Raises JaxganError (one line) for a truncation value its generators cannot take."""
 
+  def style_mixing_grid(self, state, rows: int, columns: int, seed: int,
+                        truncation: float | None = None) -> tuple[np.ndarray, list[str]]:
+    """The style-mixing figure (uint8 (H, W, C)) and the bands it shows; JaxganError for
+    generators without styles."""
+
 
 class TrainerBase:
   """What every trainer shares: its step variants and the files `sample` writes."""
@@ -80,6 +85,14 @@ class TrainerBase:
       from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
       raise JaxganError(f"--truncation is not supported by the {self.config.trainer!r} "
                         "trainer's models")
+
+  def style_mixing_grid(self, state, rows: int, columns: int, seed: int,
+                        truncation: float | None = None):
+    del state, rows, columns, seed, truncation
+    from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
+    raise JaxganError(f"the style-mixing grid needs a style generator (StyleGAN, StyleGAN2); "
+                      f"the {self.config.trainer!r} trainer's {self.config.architecture!r} "
+                      "has none")
 
   def sample_outputs(self, state, num: int, seed: int, truncation: float | None = None):
     """What `jaxgan sample` writes: generate_outputs with images as uint8."""
