@@ -449,6 +449,43 @@ class AdversarialTrainer(TrainerBase):
     return (visualize.image_grid(visualize.to_uint8(grid), columns=columns + 1),
             [name for name, _, _ in bands])
 
+  @property
+  def has_styles(self) -> bool:
+    return self.style
+
+  def path_pairs(self, state, num: int, seed: int, space: str, sampling: str,
+                 epsilon: float) -> tuple[np.ndarray, np.ndarray]:
+    """PPL's image pairs (jaxgan.metrics.ppl): for `num` latent pairs (z0, z1) and t by
+    `sampling`, G at path(t) and path(t + epsilon); path: slerp of z ('z') or lerp of the
+    mapped ws ('w'). EMA weights when kept, untruncated, the layers' fixed noise for both
+    images (as stylegan2-ada-pytorch), in batches of eval.batch_size."""
+    from jaxgan.metrics import ppl  # pylint: disable=g-import-not-at-top
+    if not self.style:
+      return super().path_pairs(state, num, seed, space, sampling, epsilon)
+    if space not in ppl.SPACES:
+      raise JaxganError(f"ppl space must be one of {ppl.SPACES}, got {space!r}")
+    k0, k1, kt = jax.random.split(jax.random.PRNGKey(seed), 3)
+    z0 = jax.random.normal(k0, (num, self.config.latent_dim))
+    z1 = jax.random.normal(k1, (num, self.config.latent_dim))
+    t = ppl.path_times(kt, num, sampling)
+    params = state.ema_params if state.ema_params is not None else state.g_params
+    size = self.config.eval.batch_size
+    out_a, out_b = [], []
+    for s in range(0, num, size):
+      b = slice(s, s + size)
+      if space == "z":
+        ws_a = self._mix_ws(params, state.g_state, ppl.slerp(z0[b], z1[b], t[b]), 1.0)
+        ws_b = self._mix_ws(params, state.g_state, ppl.slerp(z0[b], z1[b], t[b] + epsilon), 1.0)
+      else:
+        w0 = self._mix_ws(params, state.g_state, z0[b], 1.0)
+        w1 = self._mix_ws(params, state.g_state, z1[b], 1.0)
+        ws_a, ws_b = ppl.lerp(w0, w1, t[b]), ppl.lerp(w0, w1, t[b] + epsilon)
+      images = np.asarray(self._mix_synthesis(params, state.g_state,
+                                              jnp.concatenate([ws_a, ws_b])))
+      out_a.append(images[:len(ws_a)])
+      out_b.append(images[len(ws_a):])
+    return np.concatenate(out_a), np.concatenate(out_b)
+
   @functools.partial(jax.jit, static_argnums=(0, 4))
   def _mix_ws(self, params, g_state, z, psi):
     return self.nets.generator.apply({"params": params, **g_state}, z, None, False, psi,

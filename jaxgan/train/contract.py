@@ -66,6 +66,14 @@ class Trainer(Protocol):
     """The style-mixing figure (uint8 (H, W, C)) and the bands it shows; JaxganError for
     generators without styles."""
 
+  @property
+  def has_styles(self) -> bool:
+    """Whether its G has a mapping network and a synthesis (style_mixing_grid, path_pairs)."""
+
+  def path_pairs(self, state, num: int, seed: int, space: str, sampling: str,
+                 epsilon: float) -> tuple[np.ndarray, np.ndarray]:
+    """Images at t and t + epsilon on `num` latent paths (PPL); JaxganError without styles."""
+
 
 class TrainerBase:
   """What every trainer shares: its step variants and the files `sample` writes."""
@@ -86,11 +94,19 @@ class TrainerBase:
       raise JaxganError(f"--truncation is not supported by the {self.config.trainer!r} "
                         "trainer's models")
 
+  @property
+  def has_styles(self) -> bool:
+    return False
+
+  def path_pairs(self, state, num: int, seed: int, space: str, sampling: str, epsilon: float):
+    del state, num, seed, space, sampling, epsilon
+    return self.style_mixing_grid(None, 1, 1, 0)  # the same error
+
   def style_mixing_grid(self, state, rows: int, columns: int, seed: int,
                         truncation: float | None = None):
     del state, rows, columns, seed, truncation
     from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
-    raise JaxganError(f"the style-mixing grid needs a style generator (StyleGAN, StyleGAN2); "
+    raise JaxganError(f"style mixing and path pairs need a style generator (StyleGAN, StyleGAN2); "
                       f"the {self.config.trainer!r} trainer's {self.config.architecture!r} "
                       "has none")
 

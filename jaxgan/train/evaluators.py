@@ -3,6 +3,7 @@
     c.evals.digits = dict(every=1000)                  # the type defaults to the name
     c.evals.ring = dict(type="modes", every=0)          # 0: at the end of training only
     c.evals.fine = dict(type="digits", num_samples=5000)  # default: config.eval.num_samples
+    c.evals.ppl_w = dict(type="ppl", space="w", sampling="end")  # the type's own options
 
 Each evaluator type reads named arrays from `trainer.generate_outputs` (see the contract) and
 returns a dict of floats. Its scores are logged as they are when the evaluator's name is its
@@ -13,7 +14,7 @@ inputs the trainer does not generate or whose reference the data set does not ha
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -27,6 +28,12 @@ class EvaluatorType:
   fn: Callable  # fn(outputs: dict, info, **options) -> dict[str, float]
   needs: tuple[str, ...]  # the generate_outputs arrays it reads
   data: Callable  # info -> None if the data set suits it, else why not
+  # Its own options (name -> default), set in its config entry beside type/every/num_samples.
+  options: tuple[tuple[str, Any], ...] = ()
+  # generate(trainer, state, num, seed, **options) -> outputs, for a type that does not read
+  # generate_outputs (PPL's image pairs); trainer_check(trainer) -> None or why not.
+  generate: Callable | None = None
+  trainer_check: Callable | None = None
 
 
 def _modes(outputs, info):
@@ -111,6 +118,25 @@ def _cycle(outputs, info):
   return scores
 
 
+def _ppl_generate(trainer, state, num, seed, space, sampling, epsilon, distance):
+  del distance
+  a, b = trainer.path_pairs(state, num, 0 if seed is None else seed, space, sampling, epsilon)
+  return {"path_a": a, "path_b": b}
+
+
+def _ppl(outputs, info, space, sampling, epsilon, distance):
+  del info, space, sampling
+  from jaxgan.metrics import ppl  # pylint: disable=g-import-not-at-top
+  return {"ppl": ppl.perceptual_path_length(outputs["path_a"], outputs["path_b"], epsilon,
+                                            ppl.distance_fn(distance))}
+
+
+def _ppl_trainer(trainer):
+  if not trainer.has_styles:
+    return "needs a style generator (StyleGAN, StyleGAN2)"
+  return None
+
+
 def _needs_mixture(info):
   from jaxgan.data.embedded import POINT_MIXTURES  # pylint: disable=g-import-not-at-top
   if info.name not in POINT_MIXTURES:
@@ -136,6 +162,12 @@ EVALUATORS = {
     "translation": EvaluatorType(_translation, ("samples", "targets"), _any_data),
     "cycle": EvaluatorType(_cycle, ("inputs_a", "samples_ab", "cycles_a", "inputs_b",
                                     "samples_ba", "cycles_b"), _any_data),
+    # Perceptual path length (jaxgan.metrics.ppl): space 'z' or 'w', sampling 'full' or 'end',
+    # distance 'digits', 'pixels' or an LPIPS-VGG16 weights file (.npz).
+    "ppl": EvaluatorType(_ppl, (), _any_data,
+                         options=(("space", "w"), ("sampling", "end"), ("epsilon", 1e-4),
+                                  ("distance", "digits")),
+                         generate=_ppl_generate, trainer_check=_ppl_trainer),
 }
 
 
@@ -145,6 +177,7 @@ class Evaluator:
   type: str
   every: int  # steps between evaluations; 0: at the end only
   num_samples: int
+  options: tuple[tuple[str, Any], ...] = ()  # the type's options, all set (name, value)
 
   def due(self, step: int, last_step: int) -> bool:
     return step == last_step or (self.every > 0 and step % self.every == 0)
@@ -163,17 +196,32 @@ def configured(config) -> list[Evaluator]:
     if kind not in EVALUATORS:
       raise JaxganError(f"evals.{name}: unknown type {kind!r}; expected one of "
                         f"{sorted(EVALUATORS)}")
-    unknown = set(spec.keys()) - {"type", "every", "num_samples"}
+    own = dict(EVALUATORS[kind].options)
+    unknown = set(spec.keys()) - {"type", "every", "num_samples"} - set(own)
     if unknown:
-      raise JaxganError(f"evals.{name} has unknown keys {sorted(unknown)}; an evaluator takes "
-                        "type, every and num_samples")
+      raise JaxganError(f"evals.{name} has unknown keys {sorted(unknown)}; a {kind!r} evaluator "
+                        f"takes type, every, num_samples{''.join(', ' + k for k in own)}")
+    options = tuple((k, spec.get(k, default)) for k, default in own.items())
+    _check_options(name, kind, dict(options))
     every = int(spec.get("every", 0))
     num = int(spec.get("num_samples", config.eval.num_samples))
     if every < 0 or num < 1:
       raise JaxganError(f"evals.{name}: every must be >= 0 and num_samples >= 1, got "
                         f"{every} and {num}")
-    out.append(Evaluator(name, kind, every, num))
+    out.append(Evaluator(name, kind, every, num, options))
   return out
+
+
+def _check_options(name: str, kind: str, options: dict) -> None:
+  if kind != "ppl":
+    return
+  from jaxgan.metrics import ppl  # pylint: disable=g-import-not-at-top
+  if options["space"] not in ppl.SPACES or options["sampling"] not in ppl.SAMPLINGS:
+    raise JaxganError(f"evals.{name}: space must be one of {ppl.SPACES} and sampling one of "
+                      f"{ppl.SAMPLINGS}, got {options['space']!r} and {options['sampling']!r}")
+  if not float(options["epsilon"]) > 0:
+    raise JaxganError(f"evals.{name}: epsilon must be > 0, got {options['epsilon']}")
+  ppl.distance_fn(str(options["distance"]))  # a missing LPIPS file fails here, before training
 
 
 def check_evaluators(evaluators: list[Evaluator], trainer, example_outputs: set[str]) -> None:
@@ -184,7 +232,7 @@ def check_evaluators(evaluators: list[Evaluator], trainer, example_outputs: set[
     if missing:
       raise JaxganError(f"evals.{ev.name} ({ev.type}) needs generated {', '.join(missing)}, "
                         f"which the {trainer.config.trainer!r} trainer does not make")
-    why = kind.data(trainer.info)
+    why = kind.data(trainer.info) or (kind.trainer_check(trainer) if kind.trainer_check else None)
     if why:
       raise JaxganError(f"evals.{ev.name} ({ev.type}) {why}")
 
@@ -195,6 +243,12 @@ def run(evaluators: list[Evaluator], trainer, state, num_samples: int | None = N
   scores, outputs_by_num = {}, {}
   for ev in evaluators:
     num = num_samples or ev.num_samples
+    kind = EVALUATORS[ev.type]
+    if kind.generate is not None:
+      outputs = kind.generate(trainer, state, num, EVAL_SEED, **dict(ev.options))
+      scores.update(ev.prefix({k: float(v) for k, v in kind.fn(outputs, trainer.info,
+                                                                **dict(ev.options)).items()}))
+      continue
     if num not in outputs_by_num:
       outputs_by_num[num] = trainer.generate_outputs(state, num, EVAL_SEED, truncation)
     outputs = outputs_by_num[num]
