@@ -125,7 +125,11 @@ def _cmd_sample(args):
   out = experiment.trainer.sample_outputs(state, args.num, args.seed, args.truncation)
   os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
   np.savez(args.out, **out)
-  print(f"wrote {args.num} samples of step {step} to {args.out}", file=sys.stderr)
+  samples = out.get("samples")
+  at = ""
+  if samples is not None and samples.ndim == 4:
+    at = f" at {samples.shape[1]}x{samples.shape[2]}"
+  print(f"wrote {args.num} samples of step {step}{at} to {args.out}", file=sys.stderr)
 
 
 def _cmd_mix(args):

@@ -56,18 +56,19 @@ class Networks:
               if self.num_classes else None)
     return z, labels
 
-  def generate(self, params, g_state, z, labels, train: bool, key=None):
-    """G(z, y) -> (samples, G's updated collections); collections only change when training."""
-    return apply_net(self.generator, params, g_state, z, labels, train=train, key=key)
+  def generate(self, params, g_state, z, labels, train: bool, key=None, **kwargs):
+    """G(z, y) -> (samples, G's updated collections); collections only change when training.
+    kwargs: what a growing G also takes (ProGAN's resolution and alpha)."""
+    return apply_net(self.generator, params, g_state, z, labels, train=train, key=key, **kwargs)
 
   def d_args(self, x, labels) -> tuple:
     """D's positional arguments for examples x and their labels."""
     return (x, labels)
 
-  def discriminate(self, params, d_state, x, labels, key):
+  def discriminate(self, params, d_state, x, labels, key, **kwargs):
     """D(x, y) in training mode -> (logits, D's updated collections)."""
     return apply_net(self.discriminator, params, d_state, *self.d_args(x, labels), train=True,
-                     key=key)
+                     key=key, **kwargs)
 
 
 def critic_schedule(config):
@@ -156,7 +157,31 @@ class AdversarialTrainer(TrainerBase):
   def real_batches(self, iteration: int) -> int:
     return self.critic_updates(iteration)
 
+  def g_kwargs(self, state, stage) -> dict:
+    """What G's training calls also take, from the state and the phases' static stage
+    (ProGAN: resolution, alpha)."""
+    del state, stage
+    return {}
+
+  def d_kwargs(self, state, stage) -> dict:
+    """What D's training calls also take (ProGAN: alpha)."""
+    del state, stage
+    return {}
+
+  def prepare_reals(self, real, state, stage):
+    """The real examples as D sees them in this step (ProGAN: at the stage's resolution)."""
+    del state, stage
+    return real
+
   def phases(self, constrain):
+    result = self.update_phases(constrain)
+    if self.config.ema.decay > 0:
+      result.append(phases_lib.ema_phase(self.config.ema.decay, self.config.ema.start))
+    return result
+
+  def update_phases(self, constrain, suffix: str = "", stage=None):
+    """The critic, generator and lazy phases (names + suffix), without the EMA; stage: what
+    g_kwargs / d_kwargs / prepare_reals get (static; ProGAN's resolution stage)."""
     config, nets = self.config, self.nets
     adversarial = losses.ADVERSARIAL_LOSSES[config.loss]
     num_micro = config.grad_accum_steps
@@ -164,28 +189,33 @@ class AdversarialTrainer(TrainerBase):
     main_d_terms = [t for t in self.d_terms if t.every == 1]
     main_g_terms = [t for t in self.g_terms if t.every == 1]
 
-    def fakes(g_params, g_state, key, num):
+    def fakes(state, key, num):
       z_key = key
       z, labels = nets.sample_latents(z_key, num)
       z = constrain(z)
-      fake, _ = nets.generate(g_params, g_state, z, labels, train=True,
-                              key=jax.random.fold_in(z_key, NET_KEY))
+      fake, _ = nets.generate(state.g_params, state.g_state, z, labels, train=True,
+                              key=jax.random.fold_in(z_key, NET_KEY), **self.g_kwargs(state, stage))
       return jax.lax.stop_gradient(fake), labels
 
-    def d_fn_of(d_params, d_state, key):
+    def d_fn_of(d_params, d_state, key, state):
       # Penalties differentiate D alone; its collections are read, not updated, by them.
-      return lambda x, y: nets.discriminate(d_params, d_state, x, y, key)[0]
+      kwargs = self.d_kwargs(state, stage)
+      return lambda x, y: nets.discriminate(d_params, d_state, x, y, key, **kwargs)[0]
 
     def d_loss_fn(d_params, d_state, inputs, state):
       (real, real_labels), key = inputs
       z_key, real_key, fake_key, term_key = jax.random.split(key, 4)
-      fake, fake_labels = fakes(state.g_params, state.g_state, z_key, _batch_size(real))
-      real_logits, d_state = nets.discriminate(d_params, d_state, real, real_labels, real_key)
-      fake_logits, d_state = nets.discriminate(d_params, d_state, fake, fake_labels, fake_key)
+      real = self.prepare_reals(real, state, stage)
+      fake, fake_labels = fakes(state, z_key, _batch_size(real))
+      d_kw = self.d_kwargs(state, stage)
+      real_logits, d_state = nets.discriminate(d_params, d_state, real, real_labels, real_key,
+                                               **d_kw)
+      fake_logits, d_state = nets.discriminate(d_params, d_state, fake, fake_labels, fake_key,
+                                               **d_kw)
       d_loss = _sum_leaves(adversarial.discriminator, real_logits, fake_logits)
       metrics = {"d_loss": d_loss, **_logit_metrics(real_logits, fake_logits)}
-      term_inputs = terms_lib.DTermInputs(d_fn_of(d_params, d_state, term_key), real, fake,
-                                          real_labels, real_logits, term_key)
+      term_inputs = terms_lib.DTermInputs(d_fn_of(d_params, d_state, term_key, state), real,
+                                          fake, real_labels, real_logits, term_key)
       total, term_metrics = terms_lib.add_terms(d_loss, main_d_terms,
                                                 lambda t: t.term.fn(term_inputs))
       return total, (d_state, {**metrics, **term_metrics})
@@ -194,12 +224,14 @@ class AdversarialTrainer(TrainerBase):
       """The lazy D terms alone, weights multiplied by their interval."""
       (real, real_labels), key = inputs
       z_key, real_key, term_key = jax.random.split(key, 3)
+      real = self.prepare_reals(real, state, stage)
       fake = None
       if any(t.term.needs_fake for t in terms):
-        fake, _ = fakes(state.g_params, state.g_state, z_key, _batch_size(real))
-      real_logits, _ = nets.discriminate(d_params, d_state, real, real_labels, real_key)
-      term_inputs = terms_lib.DTermInputs(d_fn_of(d_params, d_state, term_key), real, fake,
-                                          real_labels, real_logits, term_key)
+        fake, _ = fakes(state, z_key, _batch_size(real))
+      real_logits, _ = nets.discriminate(d_params, d_state, real, real_labels, real_key,
+                                         **self.d_kwargs(state, stage))
+      term_inputs = terms_lib.DTermInputs(d_fn_of(d_params, d_state, term_key, state), real,
+                                          fake, real_labels, real_logits, term_key)
       total, metrics = terms_lib.add_terms(0.0, terms, lambda t: t.term.fn(term_inputs),
                                            lazy=True)
       return total, (d_state, metrics)
@@ -214,8 +246,9 @@ class AdversarialTrainer(TrainerBase):
       z, labels = nets.sample_latents(z_key, micro_size)
       z = constrain(z)
       fake, g_state = nets.generate(g_params, g_state, z, labels, train=True,
-                                    key=jax.random.fold_in(z_key, NET_KEY))
-      fake_logits, _ = nets.discriminate(state.d_params, state.d_state, fake, labels, d_key)
+                                    key=jax.random.fold_in(z_key, NET_KEY), **self.g_kwargs(state, stage))
+      fake_logits, _ = nets.discriminate(state.d_params, state.d_state, fake, labels, d_key,
+                                         **self.d_kwargs(state, stage))
       g_loss = _sum_leaves(adversarial.generator, fake_logits)
       term_inputs = g_term_inputs(g_params, state.g_state, term_key, extra)
       total, term_metrics, updates = terms_lib.add_g_terms(
@@ -243,12 +276,11 @@ class AdversarialTrainer(TrainerBase):
     clip = None
     if config.get("clip_value", 0.0) > 0:
       clip = functools.partial(losses.clip_weights, clip_value=config.clip_value)
-    result = [phases_lib.update_phase("critic", "d", d_loss_fn, self.d_tx, num_micro, real_micro,
-                                      post_update=clip, repeated=True, key_slot=0),
-              self._g_phase("generator", g_loss_fn, num_micro, g_micro, key_slot=1)]
-    result += self._lazy_phases(d_reg_loss_fn, g_reg_loss_fn, real_micro, g_micro, num_micro)
-    if config.ema.decay > 0:
-      result.append(phases_lib.ema_phase(config.ema.decay, config.ema.start))
+    result = [phases_lib.update_phase("critic" + suffix, "d", d_loss_fn, self.d_tx, num_micro,
+                                      real_micro, post_update=clip, repeated=True, key_slot=0),
+              self._g_phase("generator" + suffix, g_loss_fn, num_micro, g_micro, key_slot=1)]
+    result += self._lazy_phases(d_reg_loss_fn, g_reg_loss_fn, real_micro, g_micro, num_micro,
+                                suffix)
     return result
 
   def _g_phase(self, name, loss_fn, num_micro, g_micro, **phase_kwargs) -> Phase:
@@ -286,17 +318,18 @@ class AdversarialTrainer(TrainerBase):
 
     return styles
 
-  def _lazy_phases(self, d_reg_loss_fn, g_reg_loss_fn, real_micro, g_micro, num_micro):
+  def _lazy_phases(self, d_reg_loss_fn, g_reg_loss_fn, real_micro, g_micro, num_micro,
+                   suffix: str = ""):
     """One phase per interval of the lazy terms (D's on reals, G's on G's loss alone)."""
     out = []
     for every in sorted({t.every for t in self.d_terms if t.every > 1}):
       group = [t for t in self.d_terms if t.every == every]
       out.append(phases_lib.update_phase(
-          f"d_reg_{every}", "d", functools.partial(d_reg_loss_fn, group), self.d_tx, num_micro,
+          f"d_reg_{every}{suffix}", "d", functools.partial(d_reg_loss_fn, group), self.d_tx, num_micro,
           real_micro, every=every, key_slot=0))
     for every in sorted({t.every for t in self.g_terms if t.every > 1}):
       group = [t for t in self.g_terms if t.every == every]
-      out.append(self._g_phase(f"g_reg_{every}", functools.partial(g_reg_loss_fn, group),
+      out.append(self._g_phase(f"g_reg_{every}{suffix}", functools.partial(g_reg_loss_fn, group),
                                num_micro, g_micro, every=every, key_slot=1))
     return out
 

@@ -22,12 +22,14 @@ from jaxgan.train.contract import Trainer
 from jaxgan.train.cyclegan import CycleGANTrainer
 from jaxgan.train.phases import compose_step
 from jaxgan.train.pix2pix import Pix2PixTrainer
+from jaxgan.train.progan import ProGANTrainer
 
 TRAINERS: dict[str, type[Trainer]] = {
     "adversarial": AdversarialTrainer,
     "pix2pix": Pix2PixTrainer,
     "cyclegan": CycleGANTrainer,
     "cogan": CoGANTrainer,
+    "progan": ProGANTrainer,
 }
 
 _PAIRINGS = {"": "one image per example", "paired": "paired (input, target) images",
