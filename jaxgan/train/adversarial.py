@@ -242,7 +242,8 @@ class AdversarialTrainer(TrainerBase):
 
     def g_loss_fn(g_params, g_state, inputs, state, extra):
       _, key = inputs
-      z_key, d_key, term_key = jax.random.split(key, 3)
+      z_key, d_key = jax.random.split(key)
+      term_key = jax.random.fold_in(key, REG_KEY)  # apart from z's and D's draws
       z, labels = nets.sample_latents(z_key, micro_size)
       z = constrain(z)
       fake, g_state = nets.generate(g_params, g_state, z, labels, train=True,
