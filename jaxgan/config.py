@@ -51,7 +51,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.loss = "non_saturating"
   # Penalties and regularisers (jaxgan.train.terms): name -> dict(weight=..., every=1), e.g.
   # d_terms.gradient_penalty (WGAN-GP's lambda), d_terms.r1 (weight gamma/2), d_terms.drift
-  # (ProGAN's epsilon), g_terms.ortho_reg (BigGAN's beta). every > 1: lazy, in its own phase.
+  # (ProGAN's epsilon), g_terms.ortho_reg (BigGAN's beta), g_terms.path_length (StyleGAN2's
+  # pl_weight; style generators). every > 1: lazy, in its own phase.
   c.d_terms = ml_collections.ConfigDict()
   c.g_terms = ml_collections.ConfigDict()
   c.clip_value = 0.0  # WGAN's weight clipping c
