@@ -104,9 +104,10 @@ class ProGANTrainer(AdversarialTrainer):
   """AdversarialTrainer with a resolution stage and fade-in alpha in the state."""
 
   def __init__(self, config, info):
-    if config.architecture not in ("progan", "stylegan"):
-      raise JaxganError(f"the progan trainer grows ProGAN or StyleGAN networks, not "
-                        f"{config.architecture!r}")
+    if config.architecture != "progan":
+      # StyleGAN's networks take resolution/alpha too, but growing them (optional in the
+      # paper) is not offered: its configs train at the final resolution.
+      raise JaxganError(f"the progan trainer grows ProGAN networks, not {config.architecture!r}")
     if config.n_critic != 1 or config.grad_accum_steps != 1:
       raise JaxganError("the progan trainer counts images per G update: set n_critic=1 and "
                         "grad_accum_steps=1")
