@@ -92,6 +92,11 @@ def test_resume_inside_a_fade_in_after_a_resolution_change_is_exact(tmp_path, ca
   g_first = jax.tree_util.tree_leaves(first.g_params)
   assert any(not np.array_equal(x, y) for x, y in zip(g_first,
                                                        jax.tree_util.tree_leaves(resumed.g_params)))
+  # Adam restarts where the fade-in starts (after iteration 1) and ends (after 3): one update
+  # counted since.
+  counts = [int(x) for p, x in jax.tree_util.tree_flatten_with_path(straight.g_opt_state)[0]
+            if "count" in jax.tree_util.keystr(p)]
+  assert counts and all(c == 1 for c in counts)
   import json  # pylint: disable=g-import-not-at-top
   with open(tmp_path / "a" / "metrics.jsonl", encoding="utf-8") as f:
     records = [json.loads(line) for line in f]

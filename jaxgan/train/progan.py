@@ -18,8 +18,8 @@ Departures from the official code (tkarras/progressive_growing_of_gans): one bat
 every resolution (its minibatch_dict shrinks the batch at high resolutions to fit GPU memory;
 `batch_size` here is the one the config sets); no learning-rate ramp per resolution (its
 default has none either); the schedule counts G updates x batch, the official one real images
-shown to D (the same with n_critic 1); Adam's moments are not reset at a stage change (the
-official code keeps them too unless reset_opt_for_new_lod, default True: a departure).
+shown to D (the same with n_critic 1). As the official code (reset_opt_for_new_lod=True), both
+Adam states are reset where a fade-in starts and where it ends.
 """
 
 from __future__ import annotations
@@ -149,13 +149,24 @@ class ProGANTrainer(AdversarialTrainer):
     return out
 
   def _growth_run(self, state, inputs, key):
-    """The stage and alpha of the next step (images after this one), and this step's."""
+    """The stage and alpha of the next step (images after this one); Adam's state reset where
+    a fade-in starts or ends (the official reset_opt_for_new_lod: whenever floor or ceil of
+    its lod changes)."""
     del inputs, key
     images = (state.step + 1) * self.config.batch_size
     stage, alpha = self.growth.at_traced(images)
-    metrics = {"alpha": state.extra["alpha"],
-               "resolution": (4 * 2**state.extra["stage"]).astype(jnp.float32)}
-    return state.replace(extra={**state.extra, "stage": stage, "alpha": alpha}), metrics, {}
+    old_stage, old_alpha = state.extra["stage"], state.extra["alpha"]
+    metrics = {"alpha": old_alpha, "resolution": (4 * 2**old_stage).astype(jnp.float32)}
+    reset = (stage != old_stage) | ((old_alpha < 1.0) & (alpha >= 1.0))
+
+    def maybe_reset(tx, opt_state, params):
+      fresh = tx.init(params)
+      return jax.tree_util.tree_map(lambda f, o: jnp.where(reset, f, o), fresh, opt_state)
+
+    return state.replace(
+        extra={**state.extra, "stage": stage, "alpha": alpha},
+        g_opt_state=maybe_reset(self.g_tx, state.g_opt_state, state.g_params),
+        d_opt_state=maybe_reset(self.d_tx, state.d_opt_state, state.d_params)), metrics, {}
 
   def stage_at(self, iteration: int) -> int:
     return self.growth.at(iteration * self.config.batch_size)[0]
