@@ -1,4 +1,4 @@
-"""jaxgan train | sample | evaluate | score | inception convert."""
+"""jaxgan train | sample | mix | evaluate | score | inception convert."""
 
 from __future__ import annotations
 
@@ -43,7 +43,19 @@ def _parser():
   sample.add_argument("--out", required=True, help="FILE.npz")
   sample.add_argument("--seed", type=int, default=0)
   sample.add_argument("--truncation", type=float, default=None, metavar="T",
-                      help="BigGAN's truncation trick: resample latent values beyond +-T")
+                      help="BigGAN's truncation trick: resample latent values beyond +-T; "
+                      "StyleGAN/StyleGAN2: psi in W (0: the average image; the config's cutoff)")
+  mix = sub.add_parser("mix", help="write the style-mixing grid of a StyleGAN/StyleGAN2 "
+                       "checkpoint as PNG (rows of source B, columns of source A, per band)")
+  mix.add_argument("--workdir", required=True)
+  mix.add_argument("--step", type=int, default=None,
+                   help="the checkpoint to sample (default: the latest)")
+  mix.add_argument("--out", required=True, help="FILE.png")
+  mix.add_argument("--rows", type=int, default=3, help="source-B latents (per band)")
+  mix.add_argument("--columns", type=int, default=5, help="source-A latents")
+  mix.add_argument("--seed", type=int, default=0)
+  mix.add_argument("--truncation", type=float, default=None, metavar="PSI",
+                   help="truncation psi in W for both sources (default 1: none)")
   evaluate = sub.add_parser("evaluate", help="score a checkpoint; one JSON line")
   evaluate.add_argument("--workdir", required=True)
   evaluate.add_argument("--step", type=int, default=None,
@@ -51,7 +63,8 @@ def _parser():
   evaluate.add_argument("--num-samples", type=int, default=0,
                         help="samples to score (default: the config's eval.num_samples)")
   evaluate.add_argument("--truncation", type=float, default=None, metavar="T",
-                        help="score samples drawn with the truncation trick at threshold T")
+                        help="score samples drawn with the truncation trick at T (BigGAN's "
+                        "threshold on z; psi in W for the style models)")
   metrics_cli.add_parsers(sub)
   return parser
 
@@ -144,9 +157,8 @@ def _cmd_sample(args):
     parent = os.path.dirname(parent)
   if not os.path.isdir(parent):
     raise JaxganError(f"cannot write --out {args.out}: {parent} is a file")
-  _check_truncation(args.truncation)
   _, experiment, state, step = _load_workdir(args.workdir, args.step)
-  _check_truncation_supported(experiment, args.truncation)
+  experiment.trainer.check_truncation(args.truncation)
   if captions is not None:
     if args.truncation is not None:
       raise JaxganError("--truncation does not apply with --captions")
@@ -165,7 +177,11 @@ def _cmd_sample(args):
       os.remove(tmp)
     raise JaxganError(f"could not write {args.out}: {e.strerror or e}") from e
   num = len(captions) if captions is not None else args.num
-  print(f"wrote {num} samples of step {step} to {args.out}", file=sys.stderr)
+  samples = out.get("samples")
+  at = ""
+  if samples is not None and samples.ndim == 4:
+    at = f" at {samples.shape[1]}x{samples.shape[2]}"
+  print(f"wrote {num} samples of step {step}{at} to {args.out}", file=sys.stderr)
 
 
 def _read_captions(path: str) -> list[str]:
@@ -181,26 +197,28 @@ def _read_captions(path: str) -> list[str]:
   return captions
 
 
-def _check_truncation(truncation):
+def _cmd_mix(args):
+  from jaxgan import visualize  # pylint: disable=g-import-not-at-top
   from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
-  if truncation is not None and not truncation > 0:
-    raise JaxganError(f"--truncation must be > 0, got {truncation}")
-
-
-def _check_truncation_supported(experiment, truncation):
-  if truncation is not None and not experiment.trainer.supports_truncation:
-    from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
-    raise JaxganError(f"--truncation is not supported by the {experiment.config.trainer!r} "
-                      "trainer's models")
+  if not args.out.endswith(".png"):
+    raise JaxganError(f"--out must name a .png file, got {args.out}")
+  if args.rows < 1 or args.columns < 1:
+    raise JaxganError(f"--rows and --columns must be >= 1, got {args.rows} and {args.columns}")
+  _, experiment, state, step = _load_workdir(args.workdir, args.step)
+  grid, bands = experiment.trainer.style_mixing_grid(state, args.rows, args.columns, args.seed,
+                                                     args.truncation)
+  os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+  visualize.save_png(grid, args.out)
+  print(f"wrote the style-mixing grid of step {step} ({', '.join(bands)} styles from the rows) "
+        f"to {args.out}", file=sys.stderr)
 
 
 def _cmd_evaluate(args):
   from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
-  _check_truncation(args.truncation)
   if args.num_samples < 0:
     raise JaxganError(f"--num-samples must be >= 1, got {args.num_samples}")
   _, experiment, state, step = _load_workdir(args.workdir, args.step)
-  _check_truncation_supported(experiment, args.truncation)
+  experiment.trainer.check_truncation(args.truncation)
   if not experiment.evaluators:
     raise JaxganError(f"the config of {args.workdir} declares no evaluators (config.evals); "
                       f"none are defined for data set {experiment.info.name!r} with the "
@@ -234,6 +252,8 @@ def main(argv=None):
       _cmd_train(args, overrides)
     elif args.command == "sample":
       _cmd_sample(args)
+    elif args.command == "mix":
+      _cmd_mix(args)
     elif args.command in metrics_cli.COMMANDS:
       metrics_cli.run(args)
     else:

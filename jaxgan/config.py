@@ -53,7 +53,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.loss = "non_saturating"
   # Penalties and regularisers (jaxgan.train.terms): name -> dict(weight=..., every=1), e.g.
   # d_terms.gradient_penalty (WGAN-GP's lambda), d_terms.r1 (weight gamma/2), d_terms.drift
-  # (ProGAN's epsilon), g_terms.ortho_reg (BigGAN's beta). every > 1: lazy, in its own phase.
+  # (ProGAN's epsilon), g_terms.ortho_reg (BigGAN's beta), g_terms.path_length (StyleGAN2's
+  # pl_weight; style generators). every > 1: lazy, in its own phase.
   c.d_terms = ml_collections.ConfigDict()
   c.g_terms = ml_collections.ConfigDict()
   c.clip_value = 0.0  # WGAN's weight clipping c
@@ -279,6 +280,8 @@ def _net(key, v):
     return _choice(*ACTIVATIONS)(v)
   if leaf == "init":
     return _choice(*INITS)(v)
+  if leaf == "truncation_cutoff":  # StyleGAN's layer cutoff; None: every layer (StyleGAN2)
+    return None if v is None else _int(0)(v)
   if leaf == "dropout":
     return _float(0.0, 1.0, hi_open=True)(v)
   if isinstance(v, bool):
@@ -377,6 +380,9 @@ RULES = {
     "cycle_weight": _float(0.0),
     "identity_weight": _float(0.0),
     "pool_size": _int(0),
+    # ProGAN's growth (train/progan.py): images per fade-in and per stable phase, in thousands.
+    "growth.fade_kimg": _float(0.0),
+    "growth.stable_kimg": _float(0.0),
     # StackGAN.
     "stage": _choice(1, 2),
     "stage1_size": _int(4),

@@ -27,7 +27,8 @@ from jaxgan.config import apply_overrides, load_config_file, validate
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
 CONFIG_NAMES = sorted(p.stem for p in CONFIGS.glob("*.py") if p.stem != "__init__")
-HEAVY_ARCHITECTURES = ("biggan", "sagan", "cyclegan", "pix2pix", "stackgan")
+HEAVY_ARCHITECTURES = ("biggan", "sagan", "cyclegan", "pix2pix", "stackgan", "progan", "stylegan",
+                       "stylegan2")
 
 
 def _config(name):
@@ -88,6 +89,17 @@ TINY_BY_ARCHITECTURE = {
     "pix2pix": {"generator.base_features": "4", "generator.num_downs": "2",
                 "discriminator.base_features": "4", "discriminator.receptive_field": "16",
                 "data.image_size": "8", "augment.load_size": "0"},
+    "progan": {"generator.fmap_base": "16", "generator.fmap_max": "8",
+               "discriminator.fmap_base": "16", "discriminator.fmap_max": "8",
+               "data.image_size": "8", "growth.fade_kimg": "0.008", "growth.stable_kimg": "0.008"},
+    "stylegan": {"generator.w_dim": "8", "generator.mapping_features": "8",
+                 "generator.mapping_layers": "2", "generator.fmap_base": "16",
+                 "generator.fmap_max": "8", "discriminator.fmap_base": "16",
+                 "discriminator.fmap_max": "8", "data.image_size": "8"},
+    "stylegan2": {"generator.w_dim": "8", "generator.mapping_features": "8",
+                  "generator.mapping_layers": "2", "generator.fmap_base": "16",
+                  "generator.fmap_max": "8", "discriminator.fmap_base": "16",
+                  "discriminator.fmap_max": "8", "data.image_size": "8"},
 }
 
 

@@ -5,6 +5,13 @@ batch (n_critic of them, or WGAN's schedule), the generator update, and the EMA 
 penalty or regulariser the config lists (`d_terms`, `g_terms`, jaxgan.train.terms) joins its
 network's loss, or runs in a phase of its own when it has an interval (lazy regularisation).
 Gradient accumulation splits each update's batch into micro-batches inside its phase.
+
+Style generators (StyleGAN, StyleGAN2: jaxgan.models.stylegan.StyleGeneratorBase) train here
+too: G's terms can read its mapping and synthesis (`terms.GTermInputs.styles`, path length),
+the entries of the state's `extra` that a term owns (`pl_mean`) are threaded through G's phase
+and written back, sampling uses the layers' fixed noise buffers, and truncation means ψ
+in W toward the tracked w_avg with the config's layer cutoff (`truncation_space`), where the
+other generators take BigGAN's truncation of z.
 """
 
 from __future__ import annotations
@@ -22,14 +29,15 @@ from jaxgan.errors import JaxganError
 from jaxgan.train import phases as phases_lib
 from jaxgan.train import terms as terms_lib
 from jaxgan.train.contract import TrainerBase
-from jaxgan.train.networks import apply_net, init_net
-from jaxgan.train.phases import Phase, accumulate_grads, micro_batches, split_micro
+from jaxgan.train.networks import apply_net, init_net, rngs_for
+from jaxgan.train.phases import Phase, accumulate_grads, apply_update, micro_batches, split_micro
 from jaxgan.train.state import TrainState, make_optimizer
 
 SAMPLE_KEY = 19  # fixed noise for the sample grids, so grids are comparable over training
 EVAL_KEY = 20141  # fixed noise for evaluation, apart from training's and the grids'
 STANDING_KEY = 1809  # fixed noise for the standing statistics
 NET_KEY = 7  # fold-in for the key of G's own streams (noise, dropout), apart from z's
+REG_KEY = 11  # fold-in for the lazy G terms' draws, apart from the generator phase's
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,20 +57,21 @@ class Networks:
               if self.num_classes else None)
     return z, labels
 
-  def generate(self, params, g_state, z, labels, train: bool, key=None):
-    """G(z, y) -> (samples, G's updated collections); collections only change when training."""
-    return apply_net(self.generator, params, g_state, z, labels, train=train, key=key)
+  def generate(self, params, g_state, z, labels, train: bool, key=None, **kwargs):
+    """G(z, y) -> (samples, G's updated collections); collections only change when training.
+    kwargs: what a growing G also takes (ProGAN's resolution and alpha)."""
+    return apply_net(self.generator, params, g_state, z, labels, train=train, key=key, **kwargs)
 
   def d_args(self, x, labels) -> tuple:
     """D's positional arguments for examples x and their labels."""
     return (x, labels)
 
-  def discriminate(self, params, d_state, x, labels, key):
+  def discriminate(self, params, d_state, x, labels, key, **kwargs):
     """D(x, y) in training mode -> (logits, D's updated collections)."""
     # DiffAugment: reals and fakes, in D's and G's losses, each call with its own draw.
     x = augment.diff_augment(x, jax.random.fold_in(key, 1), self.diffaugment)
     return apply_net(self.discriminator, params, d_state, *self.d_args(x, labels), train=True,
-                     key=key)
+                     key=key, **kwargs)
 
 
 def critic_schedule(config):
@@ -110,12 +119,18 @@ class AdversarialTrainer(TrainerBase):
     self.nets = Networks(generator, discriminator, config.latent_dim,
                          info.num_classes if config.conditional else 0,
                          config.get("diffaugment", ""))
+    from jaxgan.models.stylegan import StyleGeneratorBase  # pylint: disable=g-import-not-at-top
+    self.style = isinstance(generator, StyleGeneratorBase)
     self.critic_updates = critic_schedule(config)
     self.g_tx = make_optimizer(config.optimizer.g, config.steps)
     self.d_tx = make_optimizer(config.optimizer.d, _total_critic_updates(config))
     self.d_terms = terms_lib.active_terms(config.get("d_terms"), terms_lib.D_TERMS, "d")
     self.g_terms = terms_lib.active_terms(config.get("g_terms"), terms_lib.G_TERMS, "g")
-    self._sample = jax.jit(self._sample_fn)
+    for t in self.g_terms:
+      if t.term.needs_styles and not self.style:
+        raise JaxganError(f"g_terms.{t.name} needs a style generator (mapping and synthesis); "
+                          f"architecture {config.architecture!r} has none")
+    self._sample = jax.jit(self._sample_fn, static_argnames="psi")
     self._standing = make_standing_stats(self.nets)
 
   # ---------------------------------------------------------------- what G and D see
@@ -144,12 +159,36 @@ class AdversarialTrainer(TrainerBase):
         g_params=g_params, d_params=d_params, g_state=g_state, d_state=d_state,
         g_opt_state=self.g_tx.init(g_params), d_opt_state=self.d_tx.init(d_params),
         ema_params=g_params if self.config.ema.decay > 0 else None,
-        rng=key)
+        rng=key, extra=terms_lib.initial_extra(self.g_terms + self.d_terms))
 
   def real_batches(self, iteration: int) -> int:
     return self.critic_updates(iteration)
 
+  def g_kwargs(self, state, stage) -> dict:
+    """What G's training calls also take, from the state and the phases' static stage
+    (ProGAN: resolution, alpha)."""
+    del state, stage
+    return {}
+
+  def d_kwargs(self, state, stage) -> dict:
+    """What D's training calls also take (ProGAN: alpha)."""
+    del state, stage
+    return {}
+
+  def prepare_reals(self, real, state, stage):
+    """The real examples as D sees them in this step (ProGAN: at the stage's resolution)."""
+    del state, stage
+    return real
+
   def phases(self, constrain):
+    result = self.update_phases(constrain)
+    if self.config.ema.decay > 0:
+      result.append(phases_lib.ema_phase(self.config.ema.decay, self.config.ema.start))
+    return result
+
+  def update_phases(self, constrain, suffix: str = "", stage=None):
+    """The critic, generator and lazy phases (names + suffix), without the EMA; stage: what
+    g_kwargs / d_kwargs / prepare_reals get (static; ProGAN's resolution stage)."""
     config, nets = self.config, self.nets
     adversarial = losses.ADVERSARIAL_LOSSES[config.loss]
     num_micro = config.grad_accum_steps
@@ -157,28 +196,33 @@ class AdversarialTrainer(TrainerBase):
     main_d_terms = [t for t in self.d_terms if t.every == 1]
     main_g_terms = [t for t in self.g_terms if t.every == 1]
 
-    def fakes(g_params, g_state, key, num):
+    def fakes(state, key, num):
       z_key = key
       z, labels = nets.sample_latents(z_key, num)
       z = constrain(z)
-      fake, _ = nets.generate(g_params, g_state, z, labels, train=True,
-                              key=jax.random.fold_in(z_key, NET_KEY))
+      fake, _ = nets.generate(state.g_params, state.g_state, z, labels, train=True,
+                              key=jax.random.fold_in(z_key, NET_KEY), **self.g_kwargs(state, stage))
       return jax.lax.stop_gradient(fake), labels
 
-    def d_fn_of(d_params, d_state, key):
+    def d_fn_of(d_params, d_state, key, state):
       # Penalties differentiate D alone; its collections are read, not updated, by them.
-      return lambda x, y: nets.discriminate(d_params, d_state, x, y, key)[0]
+      kwargs = self.d_kwargs(state, stage)
+      return lambda x, y: nets.discriminate(d_params, d_state, x, y, key, **kwargs)[0]
 
     def d_loss_fn(d_params, d_state, inputs, state):
       (real, real_labels), key = inputs
       z_key, real_key, fake_key, term_key = jax.random.split(key, 4)
-      fake, fake_labels = fakes(state.g_params, state.g_state, z_key, _batch_size(real))
-      real_logits, d_state = nets.discriminate(d_params, d_state, real, real_labels, real_key)
-      fake_logits, d_state = nets.discriminate(d_params, d_state, fake, fake_labels, fake_key)
+      real = self.prepare_reals(real, state, stage)
+      fake, fake_labels = fakes(state, z_key, _batch_size(real))
+      d_kw = self.d_kwargs(state, stage)
+      real_logits, d_state = nets.discriminate(d_params, d_state, real, real_labels, real_key,
+                                               **d_kw)
+      fake_logits, d_state = nets.discriminate(d_params, d_state, fake, fake_labels, fake_key,
+                                               **d_kw)
       d_loss = _sum_leaves(adversarial.discriminator, real_logits, fake_logits)
       metrics = {"d_loss": d_loss, **_logit_metrics(real_logits, fake_logits)}
-      term_inputs = terms_lib.DTermInputs(d_fn_of(d_params, d_state, term_key), real, fake,
-                                          real_labels, real_logits, term_key)
+      term_inputs = terms_lib.DTermInputs(d_fn_of(d_params, d_state, term_key, state), real,
+                                          fake, real_labels, real_logits, term_key)
       total, term_metrics = terms_lib.add_terms(d_loss, main_d_terms,
                                                 lambda t: t.term.fn(term_inputs))
       return total, (d_state, {**metrics, **term_metrics})
@@ -187,28 +231,46 @@ class AdversarialTrainer(TrainerBase):
       """The lazy D terms alone, weights multiplied by their interval."""
       (real, real_labels), key = inputs
       z_key, real_key, term_key = jax.random.split(key, 3)
+      real = self.prepare_reals(real, state, stage)
       fake = None
       if any(t.term.needs_fake for t in terms):
-        fake, _ = fakes(state.g_params, state.g_state, z_key, _batch_size(real))
-      real_logits, _ = nets.discriminate(d_params, d_state, real, real_labels, real_key)
-      term_inputs = terms_lib.DTermInputs(d_fn_of(d_params, d_state, term_key), real, fake,
-                                          real_labels, real_logits, term_key)
+        fake, _ = fakes(state, z_key, _batch_size(real))
+      real_logits, _ = nets.discriminate(d_params, d_state, real, real_labels, real_key,
+                                         **self.d_kwargs(state, stage))
+      term_inputs = terms_lib.DTermInputs(d_fn_of(d_params, d_state, term_key, state), real,
+                                          fake, real_labels, real_logits, term_key)
       total, metrics = terms_lib.add_terms(0.0, terms, lambda t: t.term.fn(term_inputs),
                                            lazy=True)
       return total, (d_state, metrics)
 
-    def g_loss_fn(g_params, g_state, inputs, state, terms=main_g_terms, lazy=False):
+    def g_term_inputs(g_params, g_state, key, extra):
+      styles = self._styles_fn(g_params, g_state) if self.style else None
+      return terms_lib.GTermInputs(g_params, key, styles, extra, micro_size)
+
+    def g_loss_fn(g_params, g_state, inputs, state, extra):
       _, key = inputs
       z_key, d_key = jax.random.split(key)
+      term_key = jax.random.fold_in(key, REG_KEY)  # apart from z's and D's draws
       z, labels = nets.sample_latents(z_key, micro_size)
       z = constrain(z)
       fake, g_state = nets.generate(g_params, g_state, z, labels, train=True,
-                                    key=jax.random.fold_in(z_key, NET_KEY))
-      fake_logits, _ = nets.discriminate(state.d_params, state.d_state, fake, labels, d_key)
+                                    key=jax.random.fold_in(z_key, NET_KEY), **self.g_kwargs(state, stage))
+      fake_logits, _ = nets.discriminate(state.d_params, state.d_state, fake, labels, d_key,
+                                         **self.d_kwargs(state, stage))
       g_loss = _sum_leaves(adversarial.generator, fake_logits)
-      total, term_metrics = terms_lib.add_terms(g_loss, terms, lambda t: t.term.fn(g_params),
-                                                lazy=lazy)
-      return total, (g_state, {"g_loss": g_loss, **term_metrics})
+      term_inputs = g_term_inputs(g_params, state.g_state, term_key, extra)
+      total, term_metrics, updates = terms_lib.add_g_terms(
+          g_loss, main_g_terms, lambda t: t.term.fn(term_inputs))
+      return total, (g_state, {"g_loss": g_loss, **term_metrics}, updates)
+
+    def g_reg_loss_fn(terms, g_params, g_state, inputs, state, extra):
+      """The lazy G terms alone, weights multiplied by their interval."""
+      _, key = inputs
+      # Its own draws, apart from the generator phase's (both get the step's key slot 1).
+      term_inputs = g_term_inputs(g_params, g_state, jax.random.fold_in(key, REG_KEY), extra)
+      total, metrics, updates = terms_lib.add_g_terms(0.0, terms, lambda t: t.term.fn(term_inputs),
+                                                      lazy=True)
+      return total, (g_state, metrics, updates)
 
     def real_micro(inputs, key):
       real = self.real_inputs(inputs)
@@ -222,32 +284,61 @@ class AdversarialTrainer(TrainerBase):
     clip = None
     if config.get("clip_value", 0.0) > 0:
       clip = functools.partial(losses.clip_weights, clip_value=config.clip_value)
-    result = [phases_lib.update_phase("critic", "d", d_loss_fn, self.d_tx, num_micro, real_micro,
-                                      post_update=clip, repeated=True, key_slot=0),
-              phases_lib.update_phase("generator", "g", g_loss_fn, self.g_tx, num_micro, g_micro,
-                                      key_slot=1)]
-    result += self._lazy_phases(d_reg_loss_fn, g_loss_fn, real_micro, g_micro, num_micro)
-    if config.ema.decay > 0:
-      result.append(phases_lib.ema_phase(config.ema.decay, config.ema.start))
+    result = [phases_lib.update_phase("critic" + suffix, "d", d_loss_fn, self.d_tx, num_micro,
+                                      real_micro, post_update=clip, repeated=True, key_slot=0),
+              self._g_phase("generator" + suffix, g_loss_fn, num_micro, g_micro, key_slot=1)]
+    result += self._lazy_phases(d_reg_loss_fn, g_reg_loss_fn, real_micro, g_micro, num_micro,
+                                suffix)
     return result
 
-  def _lazy_phases(self, d_reg_loss_fn, g_loss_fn, real_micro, g_micro, num_micro):
+  def _g_phase(self, name, loss_fn, num_micro, g_micro, **phase_kwargs) -> Phase:
+    """One optimiser step of G. As phases.update_phase, with the state's `extra` threaded
+    through the micro-batches beside G's collections: loss_fn(params, g_state, inputs, state,
+    extra) -> (loss, (g_state, metrics, updated extra entries)), written back after the step."""
+
+    def run(state, inputs, key):
+      def loss(params, aux, micro):
+        g_state, extra = aux
+        total, (g_state, metrics, updates) = loss_fn(params, g_state, micro, state, extra)
+        return total, ((g_state, {**extra, **updates}), metrics)
+      grads, ((g_state, extra), metrics) = accumulate_grads(
+          loss, state.g_params, (state.g_state, state.extra), g_micro(inputs, key), num_micro)
+      params, opt_state = apply_update(self.g_tx, grads, state.g_opt_state, state.g_params)
+      return state.replace(g_params=params, g_state=g_state, g_opt_state=opt_state,
+                           extra=extra), metrics, {}
+
+    return Phase(name, run, **phase_kwargs)
+
+  def _styles_fn(self, g_params, g_state):
+    """GTermInputs.styles: (num, key) -> (ws of `num` fresh latents, synthesis), G in training
+    mode (mixing regularisation, random noise), its collections read only (w_avg does not move
+    here: the official path-length pass also updates it, see configs/stylegan2_digits.py)."""
+    generator, latent_dim = self.nets.generator, self.config.latent_dim
+    variables = {"params": g_params, **g_state}
+
+    def styles(num, key):
+      z_key, mix_key, noise_key = jax.random.split(key, 3)
+      z = jax.random.normal(z_key, (num, latent_dim), jnp.float32)
+      ws = generator.apply(variables, z, None, True, method="styles", rngs=rngs_for(mix_key))
+      synthesis = lambda w: generator.apply(variables, w, method="synthesis",
+                                            rngs=rngs_for(noise_key))
+      return ws, synthesis
+
+    return styles
+
+  def _lazy_phases(self, d_reg_loss_fn, g_reg_loss_fn, real_micro, g_micro, num_micro,
+                   suffix: str = ""):
     """One phase per interval of the lazy terms (D's on reals, G's on G's loss alone)."""
     out = []
     for every in sorted({t.every for t in self.d_terms if t.every > 1}):
       group = [t for t in self.d_terms if t.every == every]
       out.append(phases_lib.update_phase(
-          f"d_reg_{every}", "d", functools.partial(d_reg_loss_fn, group), self.d_tx, num_micro,
+          f"d_reg_{every}{suffix}", "d", functools.partial(d_reg_loss_fn, group), self.d_tx, num_micro,
           real_micro, every=every, key_slot=0))
     for every in sorted({t.every for t in self.g_terms if t.every > 1}):
       group = [t for t in self.g_terms if t.every == every]
-
-      def reg_loss(g_params, g_state, inputs, state, group=group):
-        total, metrics = terms_lib.add_terms(0.0, group, lambda t: t.term.fn(g_params), lazy=True)
-        return total, (g_state, metrics)
-
-      out.append(phases_lib.update_phase(f"g_reg_{every}", "g", reg_loss, self.g_tx, num_micro,
-                                         g_micro, every=every, key_slot=1))
+      out.append(self._g_phase(f"g_reg_{every}{suffix}", functools.partial(g_reg_loss_fn, group),
+                               num_micro, g_micro, every=every, key_slot=1))
     return out
 
   # ---------------------------------------------------------------- sampling
@@ -255,8 +346,27 @@ class AdversarialTrainer(TrainerBase):
   def output_names(self) -> set[str]:
     return {"samples", "labels"} if self.nets.num_classes else {"samples"}
 
-  def _sample_fn(self, params, g_state, z, labels):
-    return self.nets.generate(params, g_state, z, labels, train=False)[0]
+  def _sample_fn(self, params, g_state, z, labels, psi=1.0):
+    if not self.style:
+      return self.nets.generate(params, g_state, z, labels, train=False)[0]
+    return apply_net(self.nets.generator, params, g_state, z, labels, train=False,
+                     truncation_psi=psi, noise_mode="const")[0]
+
+  @property
+  def truncation_space(self) -> str:
+    """What --truncation means for this trainer's G: 'w' (style generators: psi in W toward
+    the tracked average w, the config's layer cutoff) or 'z' (BigGAN's truncated normal)."""
+    return "w" if self.style else "z"
+
+  def check_truncation(self, truncation: float | None) -> None:
+    """A one-line error for a truncation value this trainer's G cannot take."""
+    super().check_truncation(truncation)
+    if truncation is None:
+      return
+    if not np.isfinite(truncation):
+      raise JaxganError(f"--truncation must be finite, got {truncation}")
+    if self.truncation_space == "z" and not truncation > 0:
+      raise JaxganError(f"--truncation must be > 0 (BigGAN's threshold on |z|), got {truncation}")
 
   def latents(self, key, num: int, labels=None, truncation: float | None = None):
     """Latents and labels for `num` samples; conditional labels cycle 0..K-1 unless given.
@@ -298,10 +408,15 @@ class AdversarialTrainer(TrainerBase):
     return {**state.g_state, "batch_stats": mean}
 
   def generate(self, state, z, labels=None, batch_size: int | None = None,
-               g_state=None) -> np.ndarray:
+               g_state=None, truncation_psi: float = 1.0) -> np.ndarray:
     """G (the EMA weights if kept) in inference mode on z, in batches, as float numpy.
 
     g_state: G's collections to sample with (e.g. standing_g_state's); default the state's.
+    truncation_psi: style generators' truncation in W (1: none). They sample with each layer's
+    fixed noise buffer (noise_mode='const', the official generate.py's default; its metrics
+    draw random noise instead), so at psi=0 every sample is the same image; with the EMA
+    weights they read the state's w_avg and noise buffers (the official code copies G's
+    buffers into its EMA).
     """
     batch_size = batch_size or self.config.eval.batch_size
     params = state.ema_params if state.ema_params is not None else state.g_params
@@ -309,20 +424,118 @@ class AdversarialTrainer(TrainerBase):
     outs = []
     for start in range(0, len(z), batch_size):
       y = None if labels is None else labels[start:start + batch_size]
+      extra = dict(psi=float(truncation_psi)) if self.style else {}
       outs.append(jax.tree_util.tree_map(
-          np.asarray, self._sample(params, g_state, z[start:start + batch_size], y)))
+          np.asarray, self._sample(params, g_state, z[start:start + batch_size], y, **extra)))
     return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *outs)
 
   def generate_outputs(self, state, num: int, seed: int | None,
                        truncation: float | None = None) -> dict:
-    """{'samples'[, 'labels']}: images in [-1, 1] or points; labels of conditional models."""
+    """{'samples'[, 'labels']}: images in [-1, 1] or points; labels of conditional models.
+
+    truncation: in z or W by `truncation_space`."""
+    self.check_truncation(truncation)
     key = jax.random.PRNGKey(EVAL_KEY if seed is None else seed)
+    if self.truncation_space == "w":
+      z, labels = self.latents(key, num)
+      psi = 1.0 if truncation is None else truncation
+      samples = self.generate(state, z, labels, truncation_psi=psi)
+      return {"samples": samples}
     z, labels = self.latents(key, num, truncation=truncation)
     samples = self.generate(state, z, labels, g_state=self.standing_g_state(state, truncation))
     out = {"samples": samples}
     if labels is not None:
       out["labels"] = labels
     return out
+
+  def style_mixing_grid(self, state, rows: int, columns: int, seed: int,
+                        truncation: float | None = None):
+    """The StyleGAN paper's style-mixing figure (its Fig. 3) as uint8 (H, W, C), and the names
+    of the bands shown.
+
+    The top row holds `columns` source-A images, the left column `rows` source-B images, once
+    per band; each cell is A's styles with the band's copied from B: coarse (layers 0-3, the
+    4x4-8x8 styles), middle (4-7, 16x16-32x32), fine (8 on, 64x64 up). Bands this G has no
+    layers for (fine below 64x64) are left out. EMA weights when kept, the layers' fixed noise,
+    truncation psi in W (default 1: none, as the official style_mixing.py).
+    """
+    if not self.style:
+      return super().style_mixing_grid(state, rows, columns, seed, truncation)
+    if rows < 1 or columns < 1:
+      raise JaxganError(f"the style-mixing grid needs rows and columns >= 1, got {rows} and "
+                        f"{columns}")
+    self.check_truncation(truncation)
+    psi = 1.0 if truncation is None else float(truncation)
+    num_ws = self.nets.generator.num_ws
+    bands = [(name, lo, min(hi, num_ws)) for name, lo, hi in
+             (("coarse", 0, 4), ("middle", 4, 8), ("fine", 8, num_ws)) if lo < num_ws]
+    a_key, b_key = jax.random.split(jax.random.PRNGKey(seed))
+    z_a = jax.random.normal(a_key, (columns, self.config.latent_dim))
+    z_b = jax.random.normal(b_key, (rows, self.config.latent_dim))
+    params = state.ema_params if state.ema_params is not None else state.g_params
+    ws_a, ws_b = (self._mix_ws(params, state.g_state, z, psi) for z in (z_a, z_b))
+    layer = jnp.arange(num_ws)[None, None, :, None]
+    mixed = [jnp.where((layer >= lo) & (layer < hi), ws_b[:, None], ws_a[None])
+             for _, lo, hi in bands]  # each [rows, columns, num_ws, w_dim]
+    all_ws = jnp.concatenate([ws_a, ws_b] + [m.reshape((-1,) + m.shape[2:]) for m in mixed])
+    images = np.asarray(self._mix_synthesis(params, state.g_state, all_ws))
+    a_img, b_img = images[:columns], images[columns:columns + rows]
+    cells = images[columns + rows:].reshape((len(bands), rows, columns) + images.shape[1:])
+    blank = -np.ones_like(a_img[:1])
+    grid = [blank, a_img]
+    for band in cells:
+      for r in range(rows):
+        grid += [b_img[r:r + 1], band[r]]
+    grid = np.concatenate(grid)
+    return (visualize.image_grid(visualize.to_uint8(grid), columns=columns + 1),
+            [name for name, _, _ in bands])
+
+  @property
+  def has_styles(self) -> bool:
+    return self.style
+
+  def path_pairs(self, state, num: int, seed: int, space: str, sampling: str,
+                 epsilon: float) -> tuple[np.ndarray, np.ndarray]:
+    """PPL's image pairs (jaxgan.metrics.ppl): for `num` latent pairs (z0, z1) and t by
+    `sampling`, G at path(t) and path(t + epsilon); path: slerp of z ('z') or lerp of the
+    mapped ws ('w'). EMA weights when kept, untruncated, the layers' fixed noise for both
+    images (as stylegan2-ada-pytorch), in batches of eval.batch_size."""
+    from jaxgan.metrics import ppl  # pylint: disable=g-import-not-at-top
+    if not self.style:
+      return super().path_pairs(state, num, seed, space, sampling, epsilon)
+    if space not in ppl.SPACES:
+      raise JaxganError(f"ppl space must be one of {ppl.SPACES}, got {space!r}")
+    k0, k1, kt = jax.random.split(jax.random.PRNGKey(seed), 3)
+    z0 = jax.random.normal(k0, (num, self.config.latent_dim))
+    z1 = jax.random.normal(k1, (num, self.config.latent_dim))
+    t = ppl.path_times(kt, num, sampling)
+    params = state.ema_params if state.ema_params is not None else state.g_params
+    size = self.config.eval.batch_size
+    out_a, out_b = [], []
+    for s in range(0, num, size):
+      b = slice(s, s + size)
+      if space == "z":
+        ws_a = self._mix_ws(params, state.g_state, ppl.slerp(z0[b], z1[b], t[b]), 1.0)
+        ws_b = self._mix_ws(params, state.g_state, ppl.slerp(z0[b], z1[b], t[b] + epsilon), 1.0)
+      else:
+        w0 = self._mix_ws(params, state.g_state, z0[b], 1.0)
+        w1 = self._mix_ws(params, state.g_state, z1[b], 1.0)
+        ws_a, ws_b = ppl.lerp(w0, w1, t[b]), ppl.lerp(w0, w1, t[b] + epsilon)
+      images = np.asarray(self._mix_synthesis(params, state.g_state,
+                                              jnp.concatenate([ws_a, ws_b])))
+      out_a.append(images[:len(ws_a)])
+      out_b.append(images[len(ws_a):])
+    return np.concatenate(out_a), np.concatenate(out_b)
+
+  @functools.partial(jax.jit, static_argnums=(0, 4))
+  def _mix_ws(self, params, g_state, z, psi):
+    return self.nets.generator.apply({"params": params, **g_state}, z, None, False, psi,
+                                     method="mapping")
+
+  @functools.partial(jax.jit, static_argnums=0)
+  def _mix_synthesis(self, params, g_state, ws):
+    return self.nets.generator.apply({"params": params, **g_state}, ws, noise_mode="const",
+                                     method="synthesis")
 
   def sample_grid(self, state) -> np.ndarray:
     """The fixed-noise picture: an image grid, or a scatter of points over the true modes."""

@@ -66,6 +66,22 @@ class Trainer(Protocol):
   def sample_captions(self, state, captions: list[str], seed: int) -> dict[str, np.ndarray]:
     """What `jaxgan sample --captions` writes (text-to-image trainers; others refuse)."""
 
+  def check_truncation(self, truncation: float | None) -> None:
+    """Raises JaxganError (one line) for a truncation value its generators cannot take."""
+
+  def style_mixing_grid(self, state, rows: int, columns: int, seed: int,
+                        truncation: float | None = None) -> tuple[np.ndarray, list[str]]:
+    """The style-mixing figure (uint8 (H, W, C)) and the bands it shows; JaxganError for
+    generators without styles."""
+
+  @property
+  def has_styles(self) -> bool:
+    """Whether its G has a mapping network and a synthesis (style_mixing_grid, path_pairs)."""
+
+  def path_pairs(self, state, num: int, seed: int, space: str, sampling: str,
+                 epsilon: float) -> tuple[np.ndarray, np.ndarray]:
+    """Images at t and t + epsilon on `num` latent paths (PPL); JaxganError without styles."""
+
 
 class TrainerBase:
   """What every trainer shares: its step variants and the files `sample` writes."""
@@ -79,6 +95,28 @@ class TrainerBase:
   def real_batches(self, iteration: int) -> int:
     del iteration
     return 1
+
+  def check_truncation(self, truncation: float | None) -> None:
+    if truncation is not None and not self.supports_truncation:
+      from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
+      raise JaxganError(f"--truncation is not supported by the {self.config.trainer!r} "
+                        "trainer's models")
+
+  @property
+  def has_styles(self) -> bool:
+    return False
+
+  def path_pairs(self, state, num: int, seed: int, space: str, sampling: str, epsilon: float):
+    del state, num, seed, space, sampling, epsilon
+    return self.style_mixing_grid(None, 1, 1, 0)  # the same error
+
+  def style_mixing_grid(self, state, rows: int, columns: int, seed: int,
+                        truncation: float | None = None):
+    del state, rows, columns, seed, truncation
+    from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
+    raise JaxganError(f"style mixing and path pairs need a style generator (StyleGAN, StyleGAN2); "
+                      f"the {self.config.trainer!r} trainer's {self.config.architecture!r} "
+                      "has none")
 
   def sample_outputs(self, state, num: int, seed: int, truncation: float | None = None):
     """What `jaxgan sample` writes: generate_outputs with images as uint8."""

@@ -4,6 +4,7 @@
     c.evals.ring = dict(type="modes", every=0)          # 0: at the end of training only
     c.evals.fine = dict(type="digits", num_samples=5000)  # default: config.eval.num_samples
     c.evals.inception = dict(every=5000, num_samples=50000, metrics="fid,is", split="train")
+    c.evals.ppl_w = dict(type="ppl", space="w", sampling="end")  # the type's own options
 
 Each evaluator type reads named arrays from `trainer.generate_outputs` (see the contract) and
 returns a dict of floats. Its scores are logged as they are when the evaluator's name is its
@@ -14,7 +15,7 @@ inputs the trainer does not generate or whose reference the data set does not ha
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -28,8 +29,14 @@ class EvaluatorType:
   fn: Callable  # fn(outputs: dict, info) -> dict[str, float]; with options, also (config, **opts)
   needs: tuple[str, ...]  # the generate_outputs arrays it reads
   data: Callable  # info -> None if the data set suits it, else why not
-  options: tuple[tuple[str, object], ...] = ()  # (name, default) of its extra config keys
+  # Its own options (name -> default), set in its config entry beside type/every/num_samples;
+  # fn then takes them and the config: fn(outputs, info, config=..., **options).
+  options: tuple[tuple[str, Any], ...] = ()
   check: Callable | None = None  # check(config, **options): one-line errors before training
+  # generate(trainer, state, num, seed, **options) -> outputs, for a type that does not read
+  # generate_outputs (PPL's image pairs); trainer_check(trainer) -> None or why not.
+  generate: Callable | None = None
+  trainer_check: Callable | None = None
 
 
 def _modes(outputs, info):
@@ -183,6 +190,36 @@ def _needs_captioned_digits(info):
   return None
 
 
+def _ppl_generate(trainer, state, num, seed, space, sampling, epsilon, distance):
+  del distance
+  a, b = trainer.path_pairs(state, num, 0 if seed is None else seed, space, sampling, epsilon)
+  return {"path_a": a, "path_b": b}
+
+
+def _ppl(outputs, info, config, space, sampling, epsilon, distance):
+  del info, config, space, sampling
+  from jaxgan.metrics import ppl  # pylint: disable=g-import-not-at-top
+  return {"ppl": ppl.perceptual_path_length(outputs["path_a"], outputs["path_b"], epsilon,
+                                            ppl.distance_fn(distance))}
+
+
+def _check_ppl(config, space, sampling, epsilon, distance):
+  del config
+  from jaxgan.metrics import ppl  # pylint: disable=g-import-not-at-top
+  if space not in ppl.SPACES or sampling not in ppl.SAMPLINGS:
+    raise JaxganError(f"the ppl evaluator's space must be one of {ppl.SPACES} and sampling one "
+                      f"of {ppl.SAMPLINGS}, got {space!r} and {sampling!r}")
+  if not float(epsilon) > 0:
+    raise JaxganError(f"the ppl evaluator's epsilon must be > 0, got {epsilon}")
+  ppl.distance_fn(str(distance))  # a missing LPIPS file fails here, before training
+
+
+def _ppl_trainer(trainer):
+  if not trainer.has_styles:
+    return "needs a style generator (StyleGAN, StyleGAN2)"
+  return None
+
+
 def _needs_mixture(info):
   from jaxgan.data.embedded import POINT_MIXTURES  # pylint: disable=g-import-not-at-top
   if info.name not in POINT_MIXTURES:
@@ -217,6 +254,13 @@ EVALUATORS = {
                                options=(("metrics", "fid,kid,is,pr"), ("split", "train"),
                                         ("reference_num", 50000)),
                                check=_check_inception),
+    # Perceptual path length (jaxgan.metrics.ppl): space 'z' or 'w', sampling 'full' or 'end',
+    # distance 'digits', 'pixels' or an LPIPS-VGG16 weights file (.npz).
+    "ppl": EvaluatorType(_ppl, (), _any_data,
+                         options=(("space", "w"), ("sampling", "end"), ("epsilon", 1e-4),
+                                  ("distance", "digits")),
+                         check=_check_ppl, generate=_ppl_generate,
+                         trainer_check=_ppl_trainer),
 }
 
 
@@ -226,7 +270,7 @@ class Evaluator:
   type: str
   every: int  # steps between evaluations; 0: at the end only
   num_samples: int
-  options: tuple[tuple[str, object], ...] = ()  # the type's extra keys, defaults filled in
+  options: tuple[tuple[str, Any], ...] = ()  # the type's options, all set (name, value)
 
   def due(self, step: int, last_step: int) -> bool:
     return step == last_step or (self.every > 0 and step % self.every == 0)
@@ -245,19 +289,19 @@ def configured(config) -> list[Evaluator]:
     if kind not in EVALUATORS:
       raise JaxganError(f"evals.{name}: unknown type {kind!r}; expected one of "
                         f"{sorted(EVALUATORS)}")
-    option_names = [k for k, _ in EVALUATORS[kind].options]
-    unknown = set(spec.keys()) - {"type", "every", "num_samples"} - set(option_names)
+    own = dict(EVALUATORS[kind].options)
+    unknown = set(spec.keys()) - {"type", "every", "num_samples"} - set(own)
     if unknown:
       raise JaxganError(f"evals.{name} has unknown keys {sorted(unknown)}; a {kind!r} evaluator "
-                        f"takes {', '.join(['type', 'every', 'num_samples'] + option_names)}")
+                        f"takes type, every, num_samples{''.join(', ' + k for k in own)}")
+    options = tuple((k, spec.get(k, default)) for k, default in own.items())
+    if EVALUATORS[kind].check is not None:
+      EVALUATORS[kind].check(config, **dict(options))
     every = int(spec.get("every", 0))
     num = int(spec.get("num_samples", config.eval.num_samples))
     if every < 0 or num < 1:
       raise JaxganError(f"evals.{name}: every must be >= 0 and num_samples >= 1, got "
                         f"{every} and {num}")
-    options = tuple((k, spec.get(k, default)) for k, default in EVALUATORS[kind].options)
-    if EVALUATORS[kind].check is not None:
-      EVALUATORS[kind].check(config, **dict(options))
     out.append(Evaluator(name, kind, every, num, options))
   return out
 
@@ -270,7 +314,7 @@ def check_evaluators(evaluators: list[Evaluator], trainer, example_outputs: set[
     if missing:
       raise JaxganError(f"evals.{ev.name} ({ev.type}) needs generated {', '.join(missing)}, "
                         f"which the {trainer.config.trainer!r} trainer does not make")
-    why = kind.data(trainer.info)
+    why = kind.data(trainer.info) or (kind.trainer_check(trainer) if kind.trainer_check else None)
     if why:
       raise JaxganError(f"evals.{ev.name} ({ev.type}) {why}")
 
@@ -281,6 +325,12 @@ def run(evaluators: list[Evaluator], trainer, state, num_samples: int | None = N
   scores, outputs_by_num = {}, {}
   for ev in evaluators:
     num = num_samples or ev.num_samples
+    kind = EVALUATORS[ev.type]
+    if kind.generate is not None:
+      outputs = kind.generate(trainer, state, num, EVAL_SEED, **dict(ev.options))
+      result = kind.fn(outputs, trainer.info, config=trainer.config, **dict(ev.options))
+      scores.update(ev.prefix({k: float(v) for k, v in result.items()}))
+      continue
     if num not in outputs_by_num:
       outputs_by_num[num] = trainer.generate_outputs(state, num, EVAL_SEED, truncation)
     outputs = outputs_by_num[num]
@@ -290,12 +340,11 @@ def run(evaluators: list[Evaluator], trainer, state, num_samples: int | None = N
                      if np.issubdtype(np.asarray(v).dtype, np.floating)])
       scores.update(ev.prefix({"nonfinite_samples": float(bad)}))
       continue
-    kind = EVALUATORS[ev.type]
     if kind.options:
-      result = kind.fn(outputs, trainer.info, trainer.config, **dict(ev.options))
+      result = kind.fn(outputs, trainer.info, config=trainer.config, **dict(ev.options))
     else:
       result = kind.fn(outputs, trainer.info)
     scores.update(ev.prefix({k: float(v) for k, v in result.items()}))
-  if truncation:
+  if truncation is not None:
     scores["truncation"] = float(truncation)
   return scores

@@ -27,6 +27,7 @@ from jaxgan.train.cyclegan import CycleGANTrainer
 from jaxgan.train.phases import compose_step
 from jaxgan.train.pix2pix import Pix2PixTrainer
 from jaxgan.train.stackgan import StackGANTrainer
+from jaxgan.train.progan import ProGANTrainer
 
 TRAINERS: dict[str, type[Trainer]] = {
     "adversarial": AdversarialTrainer,
@@ -34,6 +35,7 @@ TRAINERS: dict[str, type[Trainer]] = {
     "cyclegan": CycleGANTrainer,
     "cogan": CoGANTrainer,
     "stackgan": StackGANTrainer,
+    "progan": ProGANTrainer,
 }
 
 _PAIRINGS = {"": "one image per example", "paired": "paired (input, target) images",

@@ -11,8 +11,11 @@ A term with every=1 is added to its network's main loss; one with every=k > 1 ru
 phase on iterations i % k == 0 with its weight multiplied by k (StyleGAN2's lazy
 regularisation), so its average contribution is unchanged.
 
-A D term sees `DTermInputs`; a G term sees G's parameters (and, for path length, what its phase
-provides). Terms that differentiate D per example (gradient penalty, R1) are wrong for a critic
+A D term sees `DTermInputs`; a G term sees `GTermInputs`: G's parameters, the phase's key, a
+function giving (per-layer ws, synthesis) for a batch of G's own latents (style generators
+only: path length) and the state's `extra`. A term with `extra` (a dict of initial values)
+owns those entries of the state's `extra`: its fn returns (value, updated entries) and the
+phase that computes it writes them back (StyleGAN2's path-length mean `pl_mean`). Terms that differentiate D per example (gradient penalty, R1) are wrong for a critic
 whose outputs depend on the batch (batch norm): `check_d_terms` makes that a config error.
 """
 
@@ -20,6 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
 
 from jaxgan import losses
 from jaxgan.errors import JaxganError
@@ -34,11 +40,55 @@ class DTermInputs(NamedTuple):
   key: Any
 
 
+class GTermInputs(NamedTuple):
+  g_params: Any
+  key: Any
+  # styles(num, key) -> (ws [num, num_ws, w_dim], synthesis: ws -> images), both functions of
+  # g_params (differentiable), G in training mode (mixing, random noise) with its collections
+  # read only; None for generators without a mapping network.
+  styles: Callable | None
+  extra: Any  # the state's extra (read; a term with `extra` returns its updated entries)
+  batch_size: int  # the examples of the phase's (micro-)batch
+
+
 @dataclasses.dataclass(frozen=True)
 class Term:
-  fn: Callable  # D terms: fn(DTermInputs) -> scalar; G terms: fn(g_params) -> scalar
+  # D terms: fn(DTermInputs) -> scalar; G terms: fn(GTermInputs) -> scalar, or
+  # (scalar, updated extra entries) for a term with `extra`.
+  fn: Callable
   per_example_grads: bool = False  # differentiates D per example (needs a batch-free D)
   needs_fake: bool = False
+  needs_styles: bool = False  # a G term that reads GTermInputs.styles (style generators only)
+  extra: dict | None = None  # the entries of the state's extra it owns, with initial values
+
+
+# StyleGAN2's path-length regulariser (stylegan2-ada-pytorch training/loss.py, the official
+# values): the mean decays with 0.01, and the regulariser runs on half the batch.
+PL_DECAY = 0.01
+PL_BATCH_SHRINK = 2
+
+
+def path_length(t: GTermInputs):
+  """StyleGAN2's path-length penalty E[(|J_w^T y| - a)^2] -> (value, {'pl_mean': a'}).
+
+  For batch_size // PL_BATCH_SHRINK of G's own latents (with mixing, as the official run_G),
+  y ~ N(0, I) / sqrt(H W) the size of the images, the gradient of sum(images * y) with respect
+  to the per-layer ws; |.| = sqrt(mean over layers of the sum over w_dim of its square). The
+  running mean a' = lerp(a, mean |.|, PL_DECAY) enters the penalty undetached and is stored
+  detached, exactly as the official code does.
+  """
+  num = max(t.batch_size // PL_BATCH_SHRINK, 1)
+  styles_key, noise_key = jax.random.split(t.key)
+  ws, synthesis = t.styles(num, styles_key)
+  images = synthesis(ws)
+  noise = jax.random.normal(noise_key, images.shape, images.dtype) / jnp.sqrt(
+      float(images.shape[1] * images.shape[2]))
+  grads = jax.grad(lambda w: jnp.sum(synthesis(w) * noise))(ws)
+  lengths = jnp.sqrt(jnp.mean(jnp.sum(jnp.square(grads), axis=2), axis=1))
+  old = t.extra["pl_mean"]
+  pl_mean = old + PL_DECAY * (jnp.mean(lengths) - old)
+  penalty = jnp.mean(jnp.square(lengths - pl_mean))
+  return penalty, {"pl_mean": jax.lax.stop_gradient(pl_mean)}
 
 
 D_TERMS = {
@@ -53,7 +103,9 @@ D_TERMS = {
 
 G_TERMS = {
     # BigGAN leaves the shared class embedding out; the weight is its beta.
-    "ortho_reg": Term(lambda g_params: losses.orthogonal_regularization(g_params, 1.0)),
+    "ortho_reg": Term(lambda t: losses.orthogonal_regularization(t.g_params, 1.0)),
+    # StyleGAN2: weight pl_weight (2), every 4 (lazy); needs a style generator.
+    "path_length": Term(path_length, needs_styles=True, extra={"pl_mean": 0.0}),
 }
 
 
@@ -96,13 +148,33 @@ def check_d_terms(terms: list[ActiveTerm], d_collections) -> None:
           "norm (its outputs depend on the batch); use discriminator.norm='layer' or 'none'")
 
 
+def initial_extra(terms: list[ActiveTerm]) -> dict:
+  """The state's extra entries the active terms own, at their initial values (float32)."""
+  out = {}
+  for t in terms:
+    for name, value in (t.term.extra or {}).items():
+      out[name] = jnp.asarray(value, jnp.float32)
+  return out
+
+
 def add_terms(total, terms: list[ActiveTerm], value_of: Callable, lazy: bool = False):
   """(total + sum of weight * value, metrics), added one by one in order; lazy multiplies each
-  weight by its every."""
-  metrics = {}
+  weight by its every. A term with `extra` gives (value, updated entries): they are returned
+  as metrics (under their own names) and, to write back to the state, by `add_g_terms`."""
+  total, metrics, _ = add_g_terms(total, terms, value_of, lazy)
+  return total, metrics
+
+
+def add_g_terms(total, terms: list[ActiveTerm], value_of: Callable, lazy: bool = False):
+  """add_terms, also returning the updated extra entries of terms that own some."""
+  metrics, updates = {}, {}
   for t in terms:
     value = value_of(t)
+    if t.term.extra:
+      value, entries = value
+      updates.update(entries)
+      metrics.update(entries)
     weight = t.weight * t.every if lazy else t.weight
     total = total + weight * value
     metrics[t.name] = value
-  return total, metrics
+  return total, metrics, updates

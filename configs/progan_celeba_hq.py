@@ -1,0 +1,34 @@
+"""ProGAN on CelebA-HQ at 1024x1024 (an image folder: data.path), the paper's sizes.
+
+Official widths (fmap_base 8192, fmap_max 512: 512 up to 64x64, then 256 ... 16), latent 512,
+WGAN-GP (lambda 10) + drift 0.001, Adam (0.001, beta=(0, 0.99)), EMA 0.999, 800k images faded
+and 800k stable per stage (the paper's schedule; 9 stages 4 -> 1024, 13.6M images).
+
+Departures, and why: one batch size, 16, at every resolution (the paper: 16 up to 128x128,
+then 16/14/6/3 by memory; a per-resolution batch would need a data pipeline that changes batch
+size mid-run); no evaluator for this data set yet (no FID network offline); see
+jaxgan/train/progan.py for the trainer's departures.
+"""
+
+import ml_collections
+
+from configs import progan_digits
+
+
+def get_config():
+  c = progan_digits.get_config()
+  c.data.name = "folder"
+  c.data.path = ""  # set on the command line: --config.data.path=/path/to/celeba_hq
+  c.data.image_size = 1024
+  c.data.channels = 3
+  c.latent_dim = 512
+  c.batch_size = 16
+  c.growth = ml_collections.ConfigDict(dict(fade_kimg=800.0, stable_kimg=800.0))
+  c.steps = (800 + 8 * 1600) * 1000 // 16  # every stage, the last one stable as long
+  c.generator = ml_collections.ConfigDict(dict(fmap_base=8192, fmap_max=512))
+  c.discriminator = ml_collections.ConfigDict(dict(fmap_base=8192, fmap_max=512,
+                                                   mbstd_group_size=4))
+  c.evals = ml_collections.ConfigDict()
+  c.checkpoint_every = 5000
+  c.sample_every = 1000
+  return c

@@ -1,0 +1,46 @@
+"""ProGAN (Karras et al. 2017) on the embedded digits, growing 4x4 -> 32x32, 1 channel.
+
+The paper's recipe: equalised learning rate, pixel norm in G, minibatch stddev in D, WGAN-GP
+(lambda 10) with the drift term (epsilon 0.001), one D step per G step, Adam (0.001,
+beta=(0, 0.99), eps 1e-8), EMA of G (0.999), each new resolution faded in over as many images
+as it then trains stable (the paper: 800k + 800k per stage; the official code 600k + 600k).
+
+Departures, and why: 20k images faded + 20k stable per stage (4 stages, 140k images = 4375
+steps at batch 32) and widths fmap_base 512, fmap_max 64 (64, 64, 32, 16 channels at 4 ... 32),
+latent 64, to train in minutes on a 2-core CPU; one batch size for every resolution (the
+official code shrinks it at high resolutions to fit GPU memory); see jaxgan/train/progan.py
+for the trainer's departures.
+"""
+
+import ml_collections
+
+from jaxgan.config import base_config, optimizer_config
+
+
+def get_config():
+  c = base_config()
+  c.paper = "progan"
+  c.trainer = "progan"
+  c.architecture = "progan"
+  c.data.name = "digits"
+  c.data.image_size = 32
+  c.latent_dim = 64
+  c.batch_size = 32
+  c.steps = 4375
+  c.loss = "wasserstein"
+  c.n_critic = 1
+  c.d_terms.gradient_penalty = dict(weight=10.0)
+  c.d_terms.drift = dict(weight=1e-3)
+  c.optimizer.g = optimizer_config("adam", lr=1e-3, b1=0.0, b2=0.99, eps=1e-8)
+  c.optimizer.d = optimizer_config("adam", lr=1e-3, b1=0.0, b2=0.99, eps=1e-8)
+  c.ema = ml_collections.ConfigDict(dict(decay=0.999, start=0))
+  c.growth = ml_collections.ConfigDict(dict(fade_kimg=20.0, stable_kimg=20.0))
+  c.generator = ml_collections.ConfigDict(dict(fmap_base=512, fmap_max=64))
+  c.discriminator = ml_collections.ConfigDict(dict(fmap_base=512, fmap_max=64,
+                                                   mbstd_group_size=4))
+  c.checkpoint_every = 1000
+  c.sample_every = 500
+  c.evals.digits = dict(every=1000)
+  c.eval.num_samples = 1000
+  c.log_every = 100
+  return c

@@ -1,0 +1,51 @@
+"""StyleGAN (Karras et al. 2018) on the embedded digits at 32x32, 1 channel, at the final
+resolution directly (the paper's progressive growing is optional; the default here).
+
+The paper's networks on narrow widths: mapping network of 8 layers (lr multiplier 0.01), a
+learned constant input, AdaIN and per-layer noise, style mixing with probability 0.9, ProGAN's D
+with blur and minibatch stddev (group 4), non-saturating logistic loss with R1 on reals every
+step (weight gamma/2), Adam (0.001, beta=(0, 0.99), eps 1e-8), EMA of G.
+
+Departures, and why:
+- widths: fmap_base 256, fmap_max 64, w_dim and mapping width 64, latent 64, batch 32, 4000
+  steps: to train in minutes on a 2-core CPU;
+- gamma 0.01 (the paper's 10 is for 1024x1024 FFHQ; R1 scales with the image area, see
+  configs/stylegan2_digits.py), so the two style configs compare at the same gamma;
+- no progressive growing, and one learning rate (the official schedule raises it per
+  resolution while growing);
+- EMA decay 0.999 per step (official: a 10 kimg half-life, 0.9978 at batch 32);
+- sampling and evaluation use each layer's fixed noise buffer (the official generate.py's
+  default 'const'; its metrics draw random noise): deterministic, and psi=0 gives one image.
+"""
+
+import ml_collections
+
+from jaxgan.config import base_config, optimizer_config
+
+
+def get_config():
+  c = base_config()
+  c.paper = "stylegan"
+  c.architecture = "stylegan"
+  c.data.name = "digits"
+  c.data.image_size = 32
+  c.latent_dim = 64
+  c.batch_size = 32
+  c.steps = 4000
+  c.loss = "non_saturating"
+  gamma = 0.01
+  c.d_terms.r1 = dict(weight=gamma / 2)
+  c.optimizer.g = optimizer_config("adam", lr=1e-3, b1=0.0, b2=0.99, eps=1e-8)
+  c.optimizer.d = optimizer_config("adam", lr=1e-3, b1=0.0, b2=0.99, eps=1e-8)
+  c.ema = ml_collections.ConfigDict(dict(decay=0.999, start=0))
+  c.generator = ml_collections.ConfigDict(dict(
+      w_dim=64, mapping_layers=8, mapping_features=64, mapping_lr_mul=0.01, mixing_prob=0.9,
+      truncation_cutoff=8, fmap_base=256, fmap_max=64))
+  c.discriminator = ml_collections.ConfigDict(dict(fmap_base=256, fmap_max=64,
+                                                   mbstd_group_size=4))
+  c.checkpoint_every = 1000
+  c.sample_every = 500
+  c.evals.digits = dict(every=1000)
+  c.eval.num_samples = 1000
+  c.log_every = 100
+  return c
