@@ -3,14 +3,16 @@
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
-import optax
 import pytest
 
 from jaxgan import augment
-from jaxgan.config import base_config, validate
+from jaxgan.config import base_config, optimizer_config, validate
+from jaxgan.data.base import DataInfo
 from jaxgan.errors import JaxganError
 from jaxgan.train import adversarial
+from jaxgan.train.phases import compose_step
 
 
 def ramp(n=3, h=8, w=8, c=1):
@@ -194,13 +196,21 @@ class Recorder(nn.Module):
     return jnp.mean(x, axis=(1, 2, 3)) + bias
 
 
-def _step_and_state(policy, discriminator, key=0):
+def _step_and_state(policy, discriminator, key=0, lr=0.0):
+  """The adversarial trainer's step (its phases composed as the Experiment does) on tiny pixel
+  nets; lr 0: the step's metrics are the losses of the initial nets."""
   config = base_config()
+  config.architecture, config.data.image_size = "dcgan", 8
+  config.generator = ml_collections.ConfigDict(dict(base_features=4, norm="batch"))
+  config.discriminator = ml_collections.ConfigDict(dict(base_features=4, norm="batch"))
   config.batch_size, config.latent_dim, config.diffaugment = 4, 2, policy
-  nets = adversarial.Networks(PixelGenerator(), discriminator, 2, 0, policy)
-  tx = optax.sgd(0.0)  # lr 0: the step's metrics are the losses of the initial nets
-  state = adversarial.init_state(config, nets, tx, tx, (8, 8, 1), jax.random.PRNGKey(key))
-  step = jax.jit(adversarial.make_train_step(config, nets, tx, tx, lambda x: x))
+  config.optimizer.g = optimizer_config("sgd", lr=lr)
+  config.optimizer.d = optimizer_config("sgd", lr=lr)
+  trainer = adversarial.AdversarialTrainer(config, DataInfo("digits", "images", (8, 8, 1), 10))
+  trainer.nets = adversarial.Networks(PixelGenerator(), discriminator, 2, 0, policy)
+  state = trainer.init_state(jax.random.PRNGKey(key))
+  steps = trainer.phases(lambda x: x)
+  step = jax.jit(compose_step(steps, trainer.step_variant(steps, 0), trainer.num_keys))
   return step, state
 
 
@@ -247,14 +257,9 @@ def test_step_shows_d_augmented_reals_and_fakes_with_fresh_draws():
 
 def test_diffaugment_gradient_reaches_g_through_d():
   """G's gradient flows through the augmentation of its samples (DiffAugment's point)."""
-  config = base_config()
-  config.batch_size, config.latent_dim = 4, 2
   for policy in ("", "color,translation,cutout"):
-    nets = adversarial.Networks(PixelGenerator(), PixelDiscriminator(), 2, 0, policy)
-    tx = optax.sgd(0.1)
-    state = adversarial.init_state(config, nets, tx, tx, (8, 8, 1), jax.random.PRNGKey(0))
+    step, state = _step_and_state(policy, PixelDiscriminator(), lr=0.1)
     g0 = float(state.g_params["gain"])
-    step = jax.jit(adversarial.make_train_step(config, nets, tx, tx, lambda x: x))
     new_state, metrics = step(state, _batch())
     assert np.isfinite(float(metrics["g_loss"]))
     assert float(new_state.g_params["gain"]) != g0, policy
