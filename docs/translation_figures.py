@@ -1,9 +1,9 @@
 """The figures and pictures of docs/translation.md, from trained workdirs.
 
-  /work/venv/bin/python docs/translation_figures.py pix2pix RUN_CGAN_L1 RUN_L1 RUN_CGAN
-  /work/venv/bin/python docs/translation_figures.py cyclegan_digits RUN [--suffix _identity]
-  /work/venv/bin/python docs/translation_figures.py cyclegan_photos RUN
-  /work/venv/bin/python docs/translation_figures.py cogan RUN
+  .venv/bin/python docs/translation_figures.py pix2pix RUN_CGAN_L1 RUN_L1 RUN_CGAN
+  .venv/bin/python docs/translation_figures.py cyclegan_digits RUN [--suffix _identity]
+  .venv/bin/python docs/translation_figures.py cyclegan_photos RUN
+  .venv/bin/python docs/translation_figures.py cogan RUN
 
 Each loads the workdirs' latest checkpoints (as `jaxgan sample` does), prints its figures as one
 JSON line and writes its picture under docs/images/ (--out-dir to change). Pictures are
