@@ -10,7 +10,6 @@ from typing import Any
 
 import flax.struct
 import jax
-import jax.numpy as jnp
 import optax
 
 
