@@ -7,8 +7,9 @@ as it then trains stable (the paper: 800k + 800k per stage; the official code 60
 
 Departures, and why: 20k images faded + 20k stable per stage (4 stages, 140k images = 4375
 steps at batch 32) and widths fmap_base 512, fmap_max 64 (64, 64, 32, 16 channels at 4 ... 32),
-latent 64, to train in minutes on a 2-core CPU; one batch size for every resolution (the
-official code shrinks it at high resolutions to fit GPU memory); see jaxgan/train/progan.py
+latent 64, to train in minutes on a 2-core CPU; one batch size, 32, at every resolution
+(`growth.batch_sizes` can shrink it per stage as the official code does to fit GPU memory;
+nothing needs that at 32x32); see jaxgan/train/progan.py
 for the trainer's departures.
 """
 
@@ -34,7 +35,7 @@ def get_config():
   c.optimizer.g = optimizer_config("adam", lr=1e-3, b1=0.0, b2=0.99, eps=1e-8)
   c.optimizer.d = optimizer_config("adam", lr=1e-3, b1=0.0, b2=0.99, eps=1e-8)
   c.ema = ml_collections.ConfigDict(dict(decay=0.999, start=0))
-  c.growth = ml_collections.ConfigDict(dict(fade_kimg=20.0, stable_kimg=20.0))
+  c.growth = ml_collections.ConfigDict(dict(fade_kimg=20.0, stable_kimg=20.0, batch_sizes=()))
   c.generator = ml_collections.ConfigDict(dict(fmap_base=512, fmap_max=64))
   c.discriminator = ml_collections.ConfigDict(dict(fmap_base=512, fmap_max=64,
                                                    mbstd_group_size=4))

@@ -14,9 +14,9 @@ Departures, and why:
   0.0002 * res^2 / batch gives 0.0064 at 32x32, batch 32 (config F's 10 is for 1024x1024);
 - EMA decay 0.999 per step, a half-life of 22 kimg at batch 32 (config F: 10 kimg, 0.9978;
   stylegan2-ada-pytorch's small-data 'auto' config: 0.9993);
-- the lazy phases share their network's Adam state with its main phase and keep its lr and
-  betas (the official code runs them with lr * k/(k+1) and beta ** (k/(k+1))); the critic
-  phase runs before the generator's in a step (official: G main, G reg, D main, D reg);
+- the critic phase runs before the generator's in a step (official: G main, G reg, D main,
+  D reg); as the official code, each network's Adam (shared by its main and lazy phases) runs
+  at lr * k/(k+1) and betas ** (k/(k+1)) for its lazy interval k;
 - the path-length pass reads G's tracked w_avg without updating it (the official one updates
   it too: one more batch of the same latents in a 0.995 average);
 - sampling and evaluation use each layer's fixed noise buffer (the official generate.py's

@@ -5,10 +5,10 @@ w_dim 512, 8 mapping layers), batch 32, Adam (0.002, beta=(0, 0.99), eps 1e-8), 
 every 16 D steps, path length (weight 2) every 4 G steps, mixing 0.9, EMA with a 10 kimg
 half-life (0.5 ** (32 / 10000) = 0.99778), 25000 kimg (781250 steps at batch 32).
 
-Departures, and why: the lazy phases keep their network's lr and betas (official: scaled by
-k/(k+1)); no mixed precision (the official fp16 layers are a PyTorch speed measure); the
-path-length pass does not move w_avg; no evaluator for this data set yet (no FID network
-offline); see configs/stylegan2_digits.py for the rest.
+As the official code, each network's Adam runs at lr * k/(k+1) and betas ** (k/(k+1)) for its
+lazy interval k (D 16, G 4). Departures, and why: no mixed precision (the official fp16 layers
+are a PyTorch speed measure); the path-length pass does not move w_avg; no evaluator by default
+(an `inception` one needs the converted weights, docs/inception.md); see configs/stylegan2_digits.py for the rest.
 """
 
 import ml_collections

@@ -383,6 +383,7 @@ RULES = {
     # ProGAN's growth (train/progan.py): images per fade-in and per stable phase, in thousands.
     "growth.fade_kimg": _float(0.0),
     "growth.stable_kimg": _float(0.0),
+    "growth.batch_sizes": _ints(1),  # per stage from 4x4 up; () = batch_size at every stage
     # StackGAN.
     "stage": _choice(1, 2),
     "stage1_size": _int(4),

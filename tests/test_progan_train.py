@@ -21,22 +21,45 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_alpha_and_stage_move_as_scheduled():
-  g = Growth(num_stages=3, fade_images=40, stable_images=20)  # 4, 8, 16
+  g = Growth(num_stages=3, fade_images=40, stable_images=20, batches=(1, 1, 1))  # 4, 8, 16
   expected = {0: (0, 1.0), 19: (0, 1.0), 20: (1, 0.0), 30: (1, 0.25), 59: (1, 39 / 40),
               60: (1, 1.0), 79: (1, 1.0), 80: (2, 0.0), 100: (2, 0.5), 120: (2, 1.0),
               10_000: (2, 1.0)}
-  for images, (stage, alpha) in expected.items():
-    assert g.at(images) == (stage, pytest.approx(alpha)), images
-    traced_stage, traced_alpha = jax.jit(g.at_traced)(jnp.int32(images))
-    assert (int(traced_stage), float(traced_alpha)) == g.at(images), images  # exactly
-  for images in range(0, 200, 3):
-    traced_stage, traced_alpha = g.at_traced(jnp.int32(images))
-    assert (int(traced_stage), float(traced_alpha)) == g.at(images), images
-  assert Growth(1, 10, 10).at(1000) == (0, 1.0)
-  config = ml_collections.ConfigDict(dict(growth=dict(fade_kimg=0.6, stable_kimg=0.6)))
-  assert growth_of(config, 32) == Growth(4, 600, 600)
+  for step, (stage, alpha) in expected.items():
+    assert g.at(step) == (stage, pytest.approx(alpha)), step
+    traced_stage, traced_alpha = jax.jit(g.at_traced)(jnp.int32(step))
+    assert (int(traced_stage), float(traced_alpha)) == g.at(step), step  # exactly
+  for step in range(0, 200, 3):
+    traced_stage, traced_alpha = g.at_traced(jnp.int32(step))
+    assert (int(traced_stage), float(traced_alpha)) == g.at(step), step
+  assert Growth(1, 10, 10, (4,)).at(1000) == (0, 1.0)
+  config = ml_collections.ConfigDict(dict(batch_size=8,
+                                          growth=dict(fade_kimg=0.6, stable_kimg=0.6)))
+  assert growth_of(config, 32) == Growth(4, 600, 600, (8, 8, 8, 8))
   with pytest.raises(JaxganError, match="power-of-2"):
     growth_of(config, 24)
+
+
+def test_a_smaller_batch_at_high_resolution_stretches_its_stage_in_steps():
+  # 4x4 at batch 8: 20 images = 3 steps (the last one overshoots); 8x8 at batch 2: 40 images
+  # of fade-in (20 steps, alpha moving by 2/40 a step) and 20 stable (10 steps); then 16x16.
+  g = Growth(num_stages=3, fade_images=40, stable_images=20, batches=(8, 2, 4))
+  assert g.starts == (0, 3, 33)
+  expected = {2: (0, 1.0), 3: (1, 0.0), 4: (1, 0.05), 13: (1, 0.5), 23: (1, 1.0),
+              32: (1, 1.0), 33: (2, 0.0), 38: (2, 0.5), 43: (2, 1.0)}
+  for step, (stage, alpha) in expected.items():
+    assert g.at(step) == (stage, pytest.approx(alpha)), step
+    traced_stage, traced_alpha = jax.jit(g.at_traced)(jnp.int32(step))
+    assert (int(traced_stage), float(traced_alpha)) == g.at(step), step
+  config = ml_collections.ConfigDict(dict(batch_size=8, growth=dict(
+      fade_kimg=0.04, stable_kimg=0.02, batch_sizes=(8, 2, 4))))
+  assert growth_of(config, 16) == g
+  config.growth.batch_sizes = (8, 2)
+  with pytest.raises(JaxganError, match="one batch size per stage"):
+    growth_of(config, 16)
+  config.growth.batch_sizes = (8, 16, 4)
+  with pytest.raises(JaxganError, match="exceed batch_size 8"):
+    growth_of(config, 16)
 
 
 def tiny_progan(steps: int):
@@ -109,3 +132,20 @@ def test_resume_inside_a_fade_in_after_a_resolution_change_is_exact(tmp_path, ca
                    str(out)]) == 0
   assert "at 8x8" in capsys.readouterr().err
   assert np.load(out)["samples"].shape == (3, 8, 8, 1)
+
+
+def test_per_stage_batch_sizes_train_on_their_schedule(tmp_path):
+  """4x4 at batch 8 for 16 images (2 steps), then 8x8 at batch 4: 16 images of fade-in take 4
+  steps (alpha 0, 1/4, 1/2, 3/4), then stable."""
+  config = tiny_progan(7)
+  with config.unlocked():
+    config.growth.batch_sizes = (8, 4)
+  train_and_evaluate(config, str(tmp_path / "w"), tensorboard=False)
+  import json  # pylint: disable=g-import-not-at-top
+  with open(tmp_path / "w" / "metrics.jsonl", encoding="utf-8") as f:
+    records = [json.loads(line) for line in f]
+  assert [r["resolution"] for r in records] == [4, 4, 8, 8, 8, 8, 8]
+  assert [r["alpha"] for r in records] == [1.0, 1.0, 0.0, 0.25, 0.5, 0.75, 1.0]
+  config.growth.batch_sizes = (8, 6)  # 6 does not split into minibatch-stddev groups of 4
+  with pytest.raises(JaxganError, match="minibatch-stddev"):
+    train_and_evaluate(config, str(tmp_path / "x"), tensorboard=False)

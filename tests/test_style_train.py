@@ -53,6 +53,39 @@ def test_lazy_r1_and_path_length_are_due_on_their_intervals():
       style1.step_variant(style1.phases(lambda x: x), 0)}
 
 
+def _adam_steps(tx, grads):
+  """Updates of two steps of `tx` from a fresh state, one-parameter gradients given."""
+  params, state, out = jnp.zeros(()), None, []
+  state = tx.init(params)
+  for g in grads:
+    update, state = tx.update(jnp.asarray(g, jnp.float32), state, params)
+    out.append(float(update))
+  return out
+
+
+def test_lazy_intervals_scale_each_networks_adam_as_the_official_code():
+  trainer = _trainer("stylegan2_digits")
+  lr = trainer.config.optimizer.d.lr
+  b2 = trainer.config.optimizer.d.b2
+  for tx, k in ((trainer.d_tx, 16), (trainer.g_tx, 4)):
+    r = k / (k + 1)
+    first, second = _adam_steps(tx, [1.0, 3.0])
+    # Adam (b1 = 0): update = -lr * g / sqrt(v_hat); the first step is -lr whatever beta2 is,
+    # the second reads beta2 ** r through v_hat.
+    assert first == pytest.approx(-lr * r, rel=1e-5)
+    beta = b2 ** r
+    v_hat = ((1 - beta) * beta * 1.0 + (1 - beta) * 9.0) / (1 - beta**2)
+    assert second == pytest.approx(-lr * r * 3.0 / (np.sqrt(v_hat) + 1e-8), rel=1e-5)
+  # Without lazy terms (StyleGAN: R1 every step) the rates are the config's.
+  style1 = _trainer("stylegan_digits")
+  assert _adam_steps(style1.d_tx, [1.0])[0] == pytest.approx(-style1.config.optimizer.d.lr)
+  terms = terms_lib.active_terms({"r1": dict(weight=1.0, every=16),
+                                  "gradient_penalty": dict(weight=1.0, every=8)},
+                                 terms_lib.D_TERMS, "d")
+  with pytest.raises(JaxganError, match="share one interval"):
+    terms_lib.lazy_ratio(terms, "d")
+
+
 def test_path_length_needs_a_style_generator():
   from jaxgan import data as data_lib  # pylint: disable=g-import-not-at-top
   from jaxgan.train.adversarial import AdversarialTrainer  # pylint: disable=g-import-not-at-top

@@ -122,10 +122,14 @@ class AdversarialTrainer(TrainerBase):
     from jaxgan.models.stylegan import StyleGeneratorBase  # pylint: disable=g-import-not-at-top
     self.style = isinstance(generator, StyleGeneratorBase)
     self.critic_updates = critic_schedule(config)
-    self.g_tx = make_optimizer(config.optimizer.g, config.steps)
-    self.d_tx = make_optimizer(config.optimizer.d, _total_critic_updates(config))
     self.d_terms = terms_lib.active_terms(config.get("d_terms"), terms_lib.D_TERMS, "d")
     self.g_terms = terms_lib.active_terms(config.get("g_terms"), terms_lib.G_TERMS, "g")
+    self.g_tx = make_optimizer(
+        terms_lib.scale_for_lazy(config.optimizer.g, terms_lib.lazy_ratio(self.g_terms, "g")),
+        config.steps)
+    self.d_tx = make_optimizer(
+        terms_lib.scale_for_lazy(config.optimizer.d, terms_lib.lazy_ratio(self.d_terms, "d")),
+        _total_critic_updates(config))
     for t in self.g_terms:
       if t.term.needs_styles and not self.style:
         raise JaxganError(f"g_terms.{t.name} needs a style generator (mapping and synthesis); "
@@ -186,13 +190,18 @@ class AdversarialTrainer(TrainerBase):
       result.append(phases_lib.ema_phase(self.config.ema.decay, self.config.ema.start))
     return result
 
+  def stage_batch_size(self, stage) -> int:
+    """G's batch in the phases of `stage` (ProGAN shrinks it at high resolutions)."""
+    del stage
+    return self.config.batch_size
+
   def update_phases(self, constrain, suffix: str = "", stage=None):
     """The critic, generator and lazy phases (names + suffix), without the EMA; stage: what
     g_kwargs / d_kwargs / prepare_reals get (static; ProGAN's resolution stage)."""
     config, nets = self.config, self.nets
     adversarial = losses.ADVERSARIAL_LOSSES[config.loss]
     num_micro = config.grad_accum_steps
-    micro_size = config.batch_size // num_micro
+    micro_size = self.stage_batch_size(stage) // num_micro
     main_d_terms = [t for t in self.d_terms if t.every == 1]
     main_g_terms = [t for t in self.g_terms if t.every == 1]
 

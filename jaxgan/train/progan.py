@@ -14,11 +14,13 @@ iteration i runs those of its stage plus the EMA and the growth phase. The real 
 data's size) is box-downscaled to the stage's resolution inside the step and, during a
 fade-in, blended as the official code's process_reals: lerp(upscale(downscale(x)), x, alpha).
 
-Departures from the official code (tkarras/progressive_growing_of_gans): one batch size for
-every resolution (its minibatch_dict shrinks the batch at high resolutions to fit GPU memory;
-`batch_size` here is the one the config sets); no learning-rate ramp per resolution (its
-default has none either); the schedule counts G updates x batch, the official one real images
-shown to D (the same with n_critic 1). As the official code (reset_opt_for_new_lod=True), both
+The batch size can shrink at high resolutions as the official minibatch_dict does
+(`growth.batch_sizes`, one per stage from 4x4 up; the pipeline reads `batch_size` images and a
+stage takes the first ones); a stage lasts ceil(images / its batch) steps.
+
+Departures from the official code (tkarras/progressive_growing_of_gans): no learning-rate ramp
+per resolution (its default has none either); the schedule counts G updates x batch, the
+official one real images shown to D (the same with n_critic 1). As the official code (reset_opt_for_new_lod=True), both
 Adam states are reset where a fade-in starts and where it ends.
 """
 
@@ -40,39 +42,47 @@ from jaxgan.train.phases import Phase, Variant, variant_at
 
 @dataclasses.dataclass(frozen=True)
 class Growth:
-  """The resolution schedule: stage s trains at 4 * 2^s; images counted per G update."""
+  """The resolution schedule: stage s trains at 4 * 2^s with batch `batches[s]`; images are
+  counted per G update (n_critic 1), so a stage of I images lasts ceil(I / batch) steps."""
 
   num_stages: int
   fade_images: int
   stable_images: int
+  batches: tuple[int, ...]
 
-  def at(self, images: int) -> tuple[int, float]:
-    """(stage, alpha) after `images` images (Python: what the step variant is chosen by)."""
-    if images < self.stable_images or self.num_stages == 1:
-      return 0, 1.0
-    period = self.fade_images + self.stable_images
-    x = images - self.stable_images
-    stage = 1 + x // period
-    if stage >= self.num_stages:
-      last = self.stable_images + (self.num_stages - 2) * period
-      return self.num_stages - 1, self._alpha(images - last)
-    return stage, self._alpha(x - (stage - 1) * period)
+  def __post_init__(self):
+    if len(self.batches) != self.num_stages:
+      raise ValueError(f"{self.num_stages} stages need as many batch sizes, got {self.batches}")
 
-  def _alpha(self, into_stage: int) -> float:
-    if self.fade_images == 0:
-      return 1.0
-    return float(np.float32(min(into_stage, self.fade_images)) / np.float32(self.fade_images))
+  @property
+  def starts(self) -> tuple[int, ...]:
+    """The first step of each stage (a fade-in from stage 1 on)."""
+    out, step = [0], _ceil_div(self.stable_images, self.batches[0])
+    for s in range(1, self.num_stages):
+      out.append(step)
+      step += _ceil_div(self.fade_images + self.stable_images, self.batches[s])
+    return tuple(out)
 
-  def at_traced(self, images):
-    """(stage, alpha) as at(), for an int32 traced image count (inside the step)."""
-    period = self.fade_images + self.stable_images
-    x = images - self.stable_images
-    stage = jnp.where(images < self.stable_images, 0,
-                      jnp.minimum(1 + x // period, self.num_stages - 1)).astype(jnp.int32)
-    start = self.stable_images + (stage - 1) * period  # where the stage's fade began
-    into = jnp.minimum(images - start, self.fade_images).astype(jnp.float32)
+  def at(self, step: int) -> tuple[int, float]:
+    """(stage, alpha) of step `step` (Python: what the step variant is chosen by)."""
+    stage = sum(step >= start for start in self.starts[1:])
+    if stage == 0 or self.fade_images == 0:
+      return stage, 1.0
+    into = min((step - self.starts[stage]) * self.batches[stage], self.fade_images)
+    return stage, float(np.float32(into) / np.float32(self.fade_images))
+
+  def at_traced(self, step):
+    """(stage, alpha) as at(), for an int32 traced step (inside the step)."""
+    starts = jnp.asarray(self.starts, jnp.int32)
+    stage = jnp.sum(step >= starts[1:]).astype(jnp.int32)
+    into = jnp.minimum((step - starts[stage]) * jnp.asarray(self.batches, jnp.int32)[stage],
+                       self.fade_images).astype(jnp.float32)
     alpha = jnp.float32(1.0) if self.fade_images == 0 else into / jnp.float32(self.fade_images)
     return stage, jnp.where(stage == 0, jnp.float32(1.0), alpha).astype(jnp.float32)
+
+
+def _ceil_div(a: int, b: int) -> int:
+  return -(-a // b)
 
 
 def growth_of(config, image_size: int) -> Growth:
@@ -85,8 +95,16 @@ def growth_of(config, image_size: int) -> Growth:
   top = int(math.log2(image_size))
   if 2**top != image_size or image_size < 4:
     raise JaxganError(f"progressive growing needs a power-of-2 image size >= 4, got {image_size}")
-  return Growth(top - 1, int(round(growth.fade_kimg * 1000)),
-                int(round(growth.stable_kimg * 1000)))
+  num_stages = top - 1
+  batches = tuple(growth.get("batch_sizes", ()) or ()) or (config.batch_size,) * num_stages
+  if len(batches) != num_stages:
+    raise JaxganError(f"growth.batch_sizes needs one batch size per stage from 4x4 to "
+                      f"{image_size}x{image_size} ({num_stages}), got {len(batches)}")
+  if max(batches) > config.batch_size:
+    raise JaxganError(f"growth.batch_sizes {tuple(batches)} exceed batch_size "
+                      f"{config.batch_size}, the batch the data pipeline reads")
+  return Growth(num_stages, int(round(growth.fade_kimg * 1000)),
+                int(round(growth.stable_kimg * 1000)), tuple(int(b) for b in batches))
 
 
 def resolution_of(stage: int) -> int:
@@ -111,8 +129,14 @@ class ProGANTrainer(AdversarialTrainer):
     if config.n_critic != 1 or config.grad_accum_steps != 1:
       raise JaxganError("the progan trainer counts images per G update: set n_critic=1 and "
                         "grad_accum_steps=1")
-    super().__init__(config, info)
     self.growth = growth_of(config, info.shape[0])
+    group = config.discriminator.get("mbstd_group_size", 4) or 0
+    for b in self.growth.batches:
+      if b % jax.device_count() or (group and b % min(group, b)):
+        raise JaxganError(f"growth.batch_sizes {self.growth.batches}: batch {b} must divide "
+                          f"over the {jax.device_count()} devices and into minibatch-stddev "
+                          f"groups of {group}")
+    super().__init__(config, info)
     self._sample_at = jax.jit(self._sample_at_fn, static_argnums=4)
 
   def init_state(self, key):
@@ -130,7 +154,12 @@ class ProGANTrainer(AdversarialTrainer):
     del stage
     return {"alpha": state.extra["alpha"]}
 
+  def stage_batch_size(self, stage) -> int:
+    return self.growth.batches[stage]
+
   def prepare_reals(self, real, state, stage):
+    # The pipeline reads batch_size images; a stage with a smaller batch takes the first ones.
+    real = real[:self.growth.batches[stage]]
     r = resolution_of(stage)
     x = _box_downscale(real, real.shape[1] // r)
     if r > 4:  # the official process_reals: the reals fade in with the new block
@@ -153,8 +182,7 @@ class ProGANTrainer(AdversarialTrainer):
     a fade-in starts or ends (the official reset_opt_for_new_lod: whenever floor or ceil of
     its lod changes)."""
     del inputs, key
-    images = (state.step + 1) * self.config.batch_size
-    stage, alpha = self.growth.at_traced(images)
+    stage, alpha = self.growth.at_traced(state.step + 1)
     old_stage, old_alpha = state.extra["stage"], state.extra["alpha"]
     metrics = {"alpha": old_alpha, "resolution": (4 * 2**old_stage).astype(jnp.float32)}
     reset = (stage != old_stage) | ((old_alpha < 1.0) & (alpha >= 1.0))
@@ -169,7 +197,7 @@ class ProGANTrainer(AdversarialTrainer):
         d_opt_state=maybe_reset(self.d_tx, state.d_opt_state, state.d_params)), metrics, {}
 
   def stage_at(self, iteration: int) -> int:
-    return self.growth.at(iteration * self.config.batch_size)[0]
+    return self.growth.at(iteration)[0]
 
   def step_variant(self, phases, iteration: int) -> Variant:
     suffix = f"@r{resolution_of(self.stage_at(iteration))}"

@@ -137,6 +137,32 @@ def active_terms(section, registry: dict, side: str) -> list[ActiveTerm]:
   return out
 
 
+def lazy_ratio(terms: list[ActiveTerm], side: str) -> float:
+  """StyleGAN2's correction of its network's optimiser for lazy terms: k / (k + 1) for terms
+  every k steps (the main and the regularisation updates together then move the weights as far
+  per k steps as one per step would: the official code scales Adam's lr by it and raises its
+  betas to it); 1 without lazy terms."""
+  intervals = {t.every for t in terms if t.every > 1}
+  if not intervals:
+    return 1.0
+  if len(intervals) > 1:
+    raise JaxganError(f"the lazy {side}_terms must share one interval (every), got "
+                      f"{sorted(intervals)}")
+  k = intervals.pop()
+  return k / (k + 1)
+
+
+def scale_for_lazy(opt_config, ratio: float):
+  """A copy of an optimiser config with lr * ratio and Adam's betas ** ratio."""
+  if ratio == 1.0:
+    return opt_config
+  scaled = opt_config.copy_and_resolve_references()
+  scaled.lr = opt_config.lr * ratio
+  if opt_config.name == "adam":
+    scaled.b1, scaled.b2 = opt_config.b1 ** ratio, opt_config.b2 ** ratio
+  return scaled
+
+
 def check_d_terms(terms: list[ActiveTerm], d_collections) -> None:
   """Per-example gradient penalties need a D whose outputs do not depend on the batch."""
   if "batch_stats" not in d_collections:
