@@ -55,6 +55,11 @@ EMBEDDED_CONFIGS = ("gan_ring8", "gan_grid25", "gan_digits", "cgan_digits", "dcg
 REAL_DATA_CONFIGS = ("dcgan_mnist", "dcgan_celeba64", "wgan_gp_cifar10")
 # pix2pix and CycleGAN at 256x256 (the papers' facades and horse2zebra set-ups, batch 1).
 TRANSLATION_CONFIGS = ("pix2pix_facades", "cyclegan_horse2zebra")
+# StyleGAN2 at 256x256 (stylegan2_ffhq's networks at data.image_size=256, as the official
+# 256x256 set-ups) and ProGAN at its largest stage (1024x1024, batch 3): opt-in (--configs),
+# minutes of compile on a CPU.
+STYLE_CONFIGS = ("stylegan2_ffhq", "progan_celeba_hq")
+STYLE_OVERRIDES = {"stylegan2_ffhq": {"data.image_size": "256"}}
 DEFAULT_CONFIGS = EMBEDDED_CONFIGS + REAL_DATA_CONFIGS + TRANSLATION_CONFIGS
 TORCH_CONFIG = "dcgan_digits"
 
@@ -170,8 +175,17 @@ def cpu_name() -> str:
 
 
 # The step timed: the one after iteration 1, a steady-state step (no lazy regulariser due, no
-# warm-up critic schedule unless the config keeps it on).
+# warm-up critic schedule unless the config keeps it on); a growing ProGAN's first stable step
+# at its largest resolution (timed_iteration).
 TIMED_ITERATION = 1
+
+
+def timed_iteration(experiment) -> int:
+  growth = getattr(experiment.trainer, "growth", None)
+  if growth is None:
+    return TIMED_ITERATION
+  top = growth.num_stages - 1
+  return growth.starts[top] + -(-growth.fade_images // growth.batches[top]) + 1
 
 
 def time_steps(step, state, batch, steps, min_steps, min_time, max_time):
@@ -213,14 +227,21 @@ class Bench:
 
   def __init__(self, name, overrides, args):
     self.name, self.args = name, args
-    self.config, self.overrides, self.data = load(name, overrides)
+    style = STYLE_OVERRIDES.get(os.path.basename(name).removesuffix(".py"), {})
+    self.config, self.overrides, self.data = load(name, {**style, **overrides})
     t = time.perf_counter()
     self.experiment = Experiment(self.config)
+    self.iteration = timed_iteration(self.experiment)
     self.state = self.experiment.init_state()
-    self.batch = self.experiment.next_batch(self.experiment.train_iterator(), TIMED_ITERATION)
+    if self.iteration != TIMED_ITERATION:  # ProGAN: the step, stage and alpha of that step
+      extra = self.state.extra
+      self.state = self.state.replace(step=self.state.step * 0 + self.iteration, extra={
+          **extra, "stage": extra["stage"] * 0 + self.experiment.trainer.growth.num_stages - 1,
+          "alpha": extra["alpha"] * 0 + 1.0})
+    self.batch = self.experiment.next_batch(self.experiment.train_iterator(), self.iteration)
     jax.block_until_ready((self.state, self.batch))
     self.setup_s = time.perf_counter() - t
-    step = self.experiment.step_fn(TIMED_ITERATION)
+    step = self.experiment.step_fn(self.iteration)
     t = time.perf_counter()
     lowered = step.lower(self.state, self.batch)
     self.lower_s = time.perf_counter() - t
@@ -245,13 +266,16 @@ class Bench:
 
   def measure(self, min_time=None):
     args = self.args
-    self.state, times, cpu_times = time_steps(self.experiment.step_fn(TIMED_ITERATION),
+    self.state, times, cpu_times = time_steps(self.experiment.step_fn(self.iteration),
                                               self.state, self.batch,
                                    args.steps, args.min_steps,
                                    args.min_time if min_time is None else min_time,
                                    args.max_time)
     c = self.config
-    return summarize(times, cpu_times, c.batch_size, c.n_critic)
+    batch_size = self.experiment.trainer.stage_batch_size(
+        self.experiment.trainer.growth.num_stages - 1) if hasattr(
+            self.experiment.trainer, "growth") else c.batch_size
+    return summarize(times, cpu_times, batch_size, c.n_critic)
 
   def record(self, summary) -> dict:
     c = self.config
@@ -266,6 +290,9 @@ class Bench:
         "grad_accum_steps": c.grad_accum_steps,
         "compute_dtype": c.compute_dtype,
         "image_or_point_shape": list(self.experiment.info.shape),
+        "timed_iteration": self.iteration,
+        "timed_phases": list(self.experiment.trainer.step_variant(self.experiment.phases,
+                                                                  self.iteration).phases),
         "param_counts": param_counts(self.experiment),
         "setup_s": round(self.setup_s, 3),
         "lower_s": round(self.lower_s, 3),
