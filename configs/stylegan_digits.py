@@ -46,6 +46,9 @@ def get_config():
   c.checkpoint_every = 1000
   c.sample_every = 500
   c.evals.digits = dict(every=1000)
+  # Perceptual path length in W (the digits classifier's features as the distance), at the end.
+  c.evals.ppl_w_full = dict(type="ppl", space="w", sampling="full", every=0, num_samples=2000)
+  c.evals.ppl_w_end = dict(type="ppl", space="w", sampling="end", every=0, num_samples=2000)
   c.eval.num_samples = 1000
   c.log_every = 100
   return c
