@@ -1,7 +1,7 @@
 """Data sets in one registry: a key -> the builder that loads it, each builder in its own file.
 
 A builder is `load(data_config, split) -> (source, DataInfo)`; `split` is 'train' or 'test'.
-Keys: an embedded set's name (ring8, grid25, digits, digits_negative, photos, ...);
+Keys: an embedded set's name (ring8, grid25, digits, digits_negative, photos, labels, ...);
 'folder/<layout>' for data.name='folder' (layout 'images', 'side_by_side', 'unpaired');
 'tfds/<domain_b>' for data.name='tfds:NAME' (domain_b 'images', 'split', 'negative').
 """

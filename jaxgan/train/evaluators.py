@@ -94,6 +94,29 @@ def coupling_scores(a: np.ndarray, b: np.ndarray, digits: bool, seed: int = 0) -
   return scores
 
 
+def _segmentation(outputs, info):
+  """pix2pix's FCN-score on the labels data set: the facade segmenter
+  (jaxgan.metrics.labels_segmenter) on the translations, against the class maps the inputs
+  encode: pixel_acc, class_acc, class_iou; the same on the real targets (real_*: the ceiling);
+  and the translations' mean gradient over the targets' (gradient_ratio: below 1 is blur)."""
+  del info
+  from jaxgan.data.labels import decode_map  # pylint: disable=g-import-not-at-top
+  from jaxgan.metrics import labels_segmenter  # pylint: disable=g-import-not-at-top
+  segmenter = labels_segmenter.load_segmenter()
+  truth = decode_map(outputs["inputs"])
+  scores = segmenter.scores(outputs["samples"], truth)
+  scores.update({f"real_{k}": v for k, v in segmenter.scores(outputs["targets"], truth).items()})
+  scores["gradient_ratio"] = (labels_segmenter.mean_gradient(outputs["samples"])
+                              / labels_segmenter.mean_gradient(outputs["targets"]))
+  return scores
+
+
+def _needs_labels(info):
+  if info.name != "labels":
+    return f"needs the labels data set (its segmenter), not {info.name!r}"
+  return None
+
+
 def _coupling(outputs, info):
   return coupling_scores(outputs["samples_a"], outputs["samples_b"],
                          digits=info.name == "digits_negative")
@@ -243,6 +266,8 @@ EVALUATORS = {
     "digits": EvaluatorType(_digits, ("samples",), _needs_digits),
     "coupling": EvaluatorType(_coupling, ("samples_a", "samples_b"), _any_data),
     "translation": EvaluatorType(_translation, ("samples", "targets"), _any_data),
+    # The FCN-score of pix2pix's labels -> facades, on the embedded labels set.
+    "segmentation": EvaluatorType(_segmentation, ("inputs", "samples", "targets"), _needs_labels),
     "captioned": EvaluatorType(
         _captioned, ("samples",) + tuple(f"{k}_{a}" for k in ("attr", "mention")
                                          for a in CAPTION_ATTRIBUTES), _needs_captioned_digits),
