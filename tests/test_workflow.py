@@ -121,6 +121,11 @@ def test_generate_class_conditional():
   assert np.abs(fixed["samples"][0] - by_seed["samples"][0]).max() > 1e-3  # the class matters
   with pytest.raises(JaxganError, match=r"\[0, 9\]"):
     trainer.generate_seeds(state, [0], label=10)
+  # A walk keeps one class: the first seed's, or --class.
+  np.testing.assert_array_equal(trainer.interpolate(state, [13, 1], 2)["labels"], [3, 3, 3])
+  walk = trainer.interpolate(state, [0, 1], 2, label=3)
+  np.testing.assert_array_equal(walk["labels"], [3, 3, 3])
+  np.testing.assert_array_equal(walk["samples"][0], fixed["samples"][0])
 
 
 def test_generate_pairs_and_translations_through_the_contract():

@@ -120,7 +120,11 @@ def load(data_config, split: str):
 
 
 def _write_split(source, info, root: str, split: str, threads: int) -> int:
-  from array_record.python import array_record_module  # pylint: disable=g-import-not-at-top
+  try:
+    from array_record.python import array_record_module  # pylint: disable=g-import-not-at-top
+  except ImportError as e:
+    raise JaxganError(f"jaxgan prepare needs the array-record package (pip install "
+                      f"array-record): {e}") from e
   from jaxgan import progress  # pylint: disable=g-import-not-at-top
   from jaxgan.visualize import to_uint8  # pylint: disable=g-import-not-at-top
   num = len(source)
