@@ -1,4 +1,5 @@
-"""jaxgan train | sample | mix | evaluate | score | inception convert."""
+"""jaxgan train | sample | mix | evaluate | score | inception convert | generate | interpolate |
+prepare."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 import sys
 import traceback
 
-from jaxgan.commands import metrics_cli
+from jaxgan.commands import metrics_cli, workflow_cli
 
 USAGE_ERROR = 2
 
@@ -65,7 +66,9 @@ def _parser():
   evaluate.add_argument("--truncation", type=float, default=None, metavar="T",
                         help="score samples drawn with the truncation trick at T (BigGAN's "
                         "threshold on z; psi in W for the style models)")
+  evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
   metrics_cli.add_parsers(sub)
+  workflow_cli.add_parsers(sub)
   return parser
 
 
@@ -217,6 +220,8 @@ def _cmd_evaluate(args):
   from jaxgan.errors import JaxganError  # pylint: disable=g-import-not-at-top
   if args.num_samples < 0:
     raise JaxganError(f"--num-samples must be >= 1, got {args.num_samples}")
+  from jaxgan import progress  # pylint: disable=g-import-not-at-top
+  progress.enabled = not args.quiet
   _, experiment, state, step = _load_workdir(args.workdir, args.step)
   experiment.trainer.check_truncation(args.truncation)
   if not experiment.evaluators:
@@ -240,8 +245,9 @@ def _cmd_evaluate(args):
 def main(argv=None):
   parser = _parser()
   args, extra = parser.parse_known_args(argv)
-  overrides = _split_overrides(parser, extra) if args.command == "train" else {}
-  if extra and args.command != "train":
+  takes_overrides = args.command in ("train", "prepare")
+  overrides = _split_overrides(parser, extra) if takes_overrides else {}
+  if extra and not takes_overrides:
     parser.error(f"unrecognized arguments: {' '.join(extra)}")
   _quiet_libraries()
   debug = args.debug or os.environ.get("JAXGAN_DEBUG", "") not in ("", "0")
@@ -256,6 +262,8 @@ def main(argv=None):
       _cmd_mix(args)
     elif args.command in metrics_cli.COMMANDS:
       metrics_cli.run(args)
+    elif args.command in workflow_cli.COMMANDS:
+      workflow_cli.run(args, overrides)
     else:
       _cmd_evaluate(args)
   except KeyboardInterrupt:  # Ctrl-C outside the training loop, whose handler checkpoints

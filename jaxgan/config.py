@@ -115,6 +115,9 @@ def base_config() -> ml_collections.ConfigDict:
   # Convolution implementation (jaxgan.nn.backend): 'auto' uses the CPU workarounds on the
   # CPU only; 'xla' or 'cpu_workarounds' force one.
   c.conv_impl = "auto"
+  # Fine-tuning: start from the weights of checkpoint STEP (default the latest) of another run,
+  # 'WORKDIR[:STEP]' (jaxgan.train.init_from); '' starts from the seed's initialisation.
+  c.init_from = ""
   return c
 
 
@@ -255,6 +258,15 @@ def _seed(v):
   return _int(0, 2**32 - 1)(v)
 
 
+def _init_from(v):
+  """'' (off), 'WORKDIR' or 'WORKDIR:STEP' (jaxgan.train.init_from)."""
+  if not isinstance(v, str):
+    return "a string: '' or WORKDIR[:STEP]"
+  if v.startswith(":") or v.endswith(":"):
+    return "WORKDIR or WORKDIR:STEP (STEP a number)"
+  return None
+
+
 def _architecture(v):
   from jaxgan.models import ARCHITECTURES  # pylint: disable=g-import-not-at-top
   return _choice(*sorted(ARCHITECTURES))(v)
@@ -372,6 +384,7 @@ RULES = {
     "distributed.process_id": _int(-1),
     "shard_params": _bool,
     "conv_impl": _choice("auto", "xla", "cpu_workarounds"),
+    "init_from": _init_from,  # the donor's files are checked when a run starts
     # Trainer-specific keys (pix2pix, CycleGAN).
     "augment.load_size": _int(0),
     "augment.flip": _bool,

@@ -40,7 +40,8 @@ def add_parsers(subparsers) -> None:
   score.add_argument("--resize", choices=("pytorch-fid", "clean"), default="pytorch-fid",
                      help="pytorch-fid's in-network bilinear resize, or clean-fid's PIL bicubic")
   score.add_argument("--seed", type=int, default=0, help="KID's subset draws")
-  score.add_argument("--no-progress", action="store_true")
+  score.add_argument("--no-progress", "--quiet", dest="no_progress", action="store_true",
+                     help="no progress bar (there is none either when stderr is not a terminal)")
 
 
 def run(args) -> None:

@@ -324,8 +324,8 @@ class InceptionExtractor:
     feats, logits = [], []
     bar = None
     if self.progress:
-      from tqdm import tqdm  # pylint: disable=g-import-not-at-top
-      bar = tqdm(total=total, unit="img", desc="inception", leave=False)
+      from jaxgan import progress  # pylint: disable=g-import-not-at-top
+      bar = progress.bar(total, "inception")
     try:
       for batch in self._chunks(images, batch_size):
         n = len(batch)

@@ -445,17 +445,99 @@ class AdversarialTrainer(TrainerBase):
     truncation: in z or W by `truncation_space`."""
     self.check_truncation(truncation)
     key = jax.random.PRNGKey(EVAL_KEY if seed is None else seed)
+    z_truncation = truncation if self.truncation_space == "z" else None
+    z, labels = self.latents(key, num, truncation=z_truncation)
+    return self.outputs_of(state, z, labels, truncation)
+
+  def outputs_of(self, state, z, labels=None, truncation: float | None = None,
+                 batch_size: int | None = None) -> dict:
+    """generate_outputs of given latents (and labels): truncation in W for style generators
+    (z is drawn truncated for the others), in batches of batch_size (eval.batch_size)."""
     if self.truncation_space == "w":
-      z, labels = self.latents(key, num)
       psi = 1.0 if truncation is None else truncation
-      samples = self.generate(state, z, labels, truncation_psi=psi)
-      return {"samples": samples}
-    z, labels = self.latents(key, num, truncation=truncation)
-    samples = self.generate(state, z, labels, g_state=self.standing_g_state(state, truncation))
+      samples = self.generate(state, z, labels, batch_size, truncation_psi=psi)
+    else:
+      samples = self.generate(state, z, labels, batch_size,
+                              g_state=self.standing_g_state(state, truncation))
     out = {"samples": samples}
     if labels is not None:
       out["labels"] = labels
     return out
+
+  # ---------------------------------------------------------------- per seed and latent walks
+
+  # `generate` and `interpolate` run G on zero-padded batches of this many latents: one
+  # compiled shape, so an image depends on its seed alone, not on which other seeds were asked
+  # (XLA may round a row differently in a batch of another size).
+  SEED_BATCH = 32
+
+  def seed_latents(self, seeds, label: int | None = None, truncation: float | None = None):
+    """(z [len(seeds), latent_dim], labels or None): seed s's latent is the one
+    generate_outputs(state, 1, s) draws (BigGAN's truncation of z applied seed by seed); a
+    conditional G gets `label`, by default s mod num_classes."""
+    num_classes = self.nets.num_classes
+    if label is not None:
+      if not num_classes:
+        raise JaxganError(f"--class is for class-conditional models; this "
+                          f"{self.config.architecture!r} generator is unconditional")
+      if not 0 <= label < num_classes:
+        raise JaxganError(f"--class must be in [0, {num_classes - 1}] (the data set's "
+                          f"{num_classes} classes), got {label}")
+    z_truncation = truncation if self.truncation_space == "z" else None
+    z = np.concatenate([np.asarray(self.latents(jax.random.PRNGKey(int(s)), 1,
+                                                truncation=z_truncation)[0]) for s in seeds])
+    labels = None
+    if num_classes:
+      labels = np.asarray([label if label is not None else int(s) % num_classes for s in seeds],
+                          np.int32)
+    return z, labels
+
+  def _padded_outputs(self, state, z, labels, truncation):
+    """outputs_of in zero-padded batches of SEED_BATCH, the padding dropped."""
+    num, size = len(z), self.SEED_BATCH
+    pad = -num % size
+    z = np.concatenate([z, np.zeros((pad,) + z.shape[1:], z.dtype)])
+    padded_labels = None
+    if labels is not None:
+      padded_labels = np.concatenate([labels, np.zeros(pad, labels.dtype)])
+    out = self.outputs_of(state, z, padded_labels, truncation, batch_size=size)
+    return {name: np.asarray(value)[:num] for name, value in out.items()}
+
+  def generate_seeds(self, state, seeds, label: int | None = None,
+                     truncation: float | None = None) -> dict:
+    self.check_truncation(truncation)
+    z, labels = self.seed_latents(seeds, label, truncation)
+    return self._padded_outputs(state, z, labels, truncation)
+
+  def interpolate(self, state, seeds, frames: int, label: int | None = None,
+                  truncation: float | None = None) -> dict:
+    """A walk through the seeds' latents: slerp of z (N(0, I) latents; their norm is
+    interpolated linearly) or, for style generators, lerp of the mapped w (truncated by psi);
+    a conditional G keeps one class, `label` or the first seed's."""
+    if len(seeds) < 2 or frames < 1:
+      raise JaxganError(f"interpolation needs two or more seeds and frames >= 1, got seeds "
+                        f"{list(seeds)} and frames {frames}")
+    self.check_truncation(truncation)
+    z, labels = self.seed_latents(seeds, label, truncation)
+    leg, t = walk_times(len(seeds), frames)
+    if labels is not None:
+      labels = np.full(len(t), labels[0], np.int32)
+    if not self.style:
+      return self._padded_outputs(state, slerp_latents(z[leg], z[leg + 1], t), labels,
+                                  truncation)
+    psi = 1.0 if truncation is None else float(truncation)
+    params = state.ema_params if state.ema_params is not None else state.g_params
+    ws = np.asarray(self._mix_ws(params, state.g_state, jnp.asarray(z), psi))
+    t_w = t.reshape((-1,) + (1,) * (ws.ndim - 1)).astype(ws.dtype)
+    walk = ws[leg] + (ws[leg + 1] - ws[leg]) * t_w
+    walk = np.where(t_w == 1.0, ws[leg + 1], walk)  # the key frames exactly
+    size = self.SEED_BATCH
+    pad = -len(walk) % size
+    walk = np.concatenate([walk, np.zeros((pad,) + walk.shape[1:], walk.dtype)])
+    images = np.concatenate([np.asarray(self._mix_synthesis(params, state.g_state,
+                                                            walk[s:s + size]))
+                             for s in range(0, len(walk), size)])
+    return {"samples": images[:len(t)]}
 
   def style_mixing_grid(self, state, rows: int, columns: int, seed: int,
                         truncation: float | None = None):
@@ -558,6 +640,37 @@ class AdversarialTrainer(TrainerBase):
     z, labels = self.latents(jax.random.PRNGKey(SAMPLE_KEY), n * n)
     samples = self.generate(state, z, labels, g_state=self.standing_g_state(state))
     return visualize.image_grid(visualize.to_uint8(samples), columns=n)
+
+
+def walk_times(num_keys: int, frames: int) -> tuple[np.ndarray, np.ndarray]:
+  """(leg, t) of a walk through num_keys key points, `frames` frames per leg (t = j / frames)
+  and the last key point at the end: frame f shows leg[f]'s point at fraction t[f]."""
+  legs = np.repeat(np.arange(num_keys - 1), frames)
+  t = np.tile(np.arange(frames) / frames, num_keys - 1)
+  return np.append(legs, num_keys - 2), np.append(t, 1.0)
+
+
+def slerp_latents(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+  """Spherical interpolation of N(0, I) latents a, b ([N, D]) at t ([N]): the direction along
+  the great circle, the norm linearly. (A straight line between two Gaussian latents passes
+  through norms the generator never saw in training: in high dimension they concentrate near
+  sqrt(D).) t = 0 and 1 give a and b exactly."""
+  a64, b64 = a.astype(np.float64), b.astype(np.float64)
+  norm_a = np.linalg.norm(a64, axis=-1, keepdims=True)
+  norm_b = np.linalg.norm(b64, axis=-1, keepdims=True)
+  unit_a, unit_b = a64 / norm_a, b64 / norm_b
+  omega = np.arccos(np.clip(np.sum(unit_a * unit_b, axis=-1, keepdims=True), -1.0, 1.0))
+  tt = t[:, None].astype(np.float64)
+  sin_omega = np.sin(omega)
+  near = sin_omega < 1e-6  # (anti)parallel directions: the straight line between them
+  safe = np.where(near, 1.0, sin_omega)
+  w_a = np.where(near, 1.0 - tt, np.sin((1.0 - tt) * omega) / safe)
+  w_b = np.where(near, tt, np.sin(tt * omega) / safe)
+  direction = w_a * unit_a + w_b * unit_b
+  direction /= np.maximum(np.linalg.norm(direction, axis=-1, keepdims=True), 1e-12)
+  out = direction * ((1.0 - tt) * norm_a + tt * norm_b)
+  out = np.where(tt == 0.0, a64, np.where(tt == 1.0, b64, out))
+  return out.astype(a.dtype)
 
 
 def _batch_size(tree) -> int:

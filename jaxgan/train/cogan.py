@@ -70,6 +70,12 @@ class CoGANTrainer(AdversarialTrainer):
     a, b = self.generate(state, z)
     return {"samples_a": a, "samples_b": b}
 
+  def outputs_of(self, state, z, labels=None, truncation: float | None = None,
+                 batch_size: int | None = None) -> dict:
+    del labels, truncation
+    a, b = self.generate(state, z, batch_size=batch_size)
+    return {"samples_a": a, "samples_b": b}
+
   def sample_grid(self, state) -> np.ndarray:
     """Generated pairs a | b from fixed latents, sample_grid / 2 pairs per row."""
     n = self.config.sample_grid

@@ -49,6 +49,18 @@ class Trainer(Protocol):
   def output_names(self) -> set[str]:
     """The names generate_outputs returns (evaluators are checked against them)."""
 
+  def generate_seeds(self, state, seeds: Sequence[int], label: int | None = None,
+                     truncation: float | None = None) -> dict[str, np.ndarray]:
+    """generate_outputs with one example per seed, row i a function of seeds[i] alone (the
+    same whatever the other seeds asked): what `jaxgan generate` writes. label: the class of
+    class-conditional models (default: seed mod num_classes); JaxganError for others."""
+
+  def interpolate(self, state, seeds: Sequence[int], frames: int, label: int | None = None,
+                  truncation: float | None = None) -> dict[str, np.ndarray]:
+    """generate_outputs along a latent walk through the seeds' latents, `frames` per leg and
+    the last seed's at the end ((len(seeds) - 1) * frames + 1 rows); JaxganError for trainers
+    whose generators read no latents of their own."""
+
   def sample_grid(self, state) -> np.ndarray:
     """The fixed-noise picture written during training, uint8 (H, W, C)."""
 
@@ -125,6 +137,24 @@ class TrainerBase:
   def complete_init(self, state, workdir: str | None):
     del workdir
     return state
+
+  def generate_seeds(self, state, seeds: Sequence[int], label: int | None = None,
+                     truncation: float | None = None) -> dict[str, np.ndarray]:
+    """Seed by seed, generate_outputs(state, 1, seed): for translation and text-to-image
+    trainers a seeded test input (pix2pix, CycleGAN) or caption (StackGAN) and its outputs."""
+    if label is not None:
+      raise JaxganError(f"--class is for class-conditional models; the {self.config.trainer!r} "
+                        "trainer's models take no class")
+    per_seed = [self.generate_outputs(state, 1, int(seed), truncation) for seed in seeds]
+    return {name: np.concatenate([np.asarray(out[name]) for out in per_seed])
+            for name in per_seed[0]}
+
+  def interpolate(self, state, seeds: Sequence[int], frames: int, label: int | None = None,
+                  truncation: float | None = None) -> dict[str, np.ndarray]:
+    del state, seeds, frames, label, truncation
+    raise JaxganError(f"latent interpolation is for generators of latents alone; the "
+                      f"{self.config.trainer!r} trainer's generators read an input (an image "
+                      "or a caption): `jaxgan generate` shows them on seeded test inputs")
 
   def sample_captions(self, state, captions: list[str], seed: int):
     del state, captions, seed

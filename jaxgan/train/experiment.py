@@ -182,6 +182,9 @@ class Experiment:
     """The fresh train state, completed by the trainer (`complete_init`) for `workdir`."""
     state = self._init(self._key)
     completed = self.trainer.complete_init(state, workdir)
+    if self.config.get("init_from", ""):  # fine-tuning: another run's weights
+      from jaxgan.train import init_from  # pylint: disable=g-import-not-at-top
+      completed = init_from.apply(completed, self.config.init_from)
     if completed is not state:
       state = jax.device_put(completed, self.state_sharding)
     return state

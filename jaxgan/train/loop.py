@@ -110,7 +110,8 @@ def _first_nonfinite_leaf(state):
 # one part of a dotted key). distributed.* and shard_params only place the same computation.
 RESUME_ALLOWED = ("steps", "checkpoint_every", "sample_every", "log_every", "keep_checkpoints",
                   "keep_best", "keep_best_mode", "sample_grid", "eval.*", "evals.*.every",
-                  "evals.*.num_samples", "distributed.*", "shard_params")
+                  "evals.*.num_samples", "distributed.*", "shard_params",
+                  "init_from")  # init_from only matters to a run's start
 
 
 def _allowed_on_resume(key: str) -> bool:
