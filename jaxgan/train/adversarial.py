@@ -29,7 +29,7 @@ from jaxgan.errors import JaxganError
 from jaxgan.train import phases as phases_lib
 from jaxgan.train import terms as terms_lib
 from jaxgan.train.contract import TrainerBase
-from jaxgan.train.networks import apply_net, init_net, rngs_for
+from jaxgan.train.networks import apply_net, init_net, keep_spectral, rngs_for
 from jaxgan.train.phases import Phase, accumulate_grads, apply_update, micro_batches, split_micro
 from jaxgan.train.state import TrainState, make_optimizer
 
@@ -215,17 +215,19 @@ class AdversarialTrainer(TrainerBase):
       real = self.prepare_reals(real, state, stage)
       fake, fake_labels = fakes(state, z_key, _batch_size(real))
       d_kw = self.d_kwargs(state, stage)
-      real_logits, d_state = nets.discriminate(d_params, d_state, real, real_labels, real_key,
+      real_logits, updated = nets.discriminate(d_params, d_state, real, real_labels, real_key,
                                                **d_kw)
-      fake_logits, d_state = nets.discriminate(d_params, d_state, fake, fake_labels, fake_key,
-                                               **d_kw)
+      # The fake call reads the spectral vectors the real call read: one power iteration.
+      fake_logits, updated = nets.discriminate(d_params, keep_spectral(updated, d_state), fake,
+                                               fake_labels, fake_key, **d_kw)
       d_loss = _sum_leaves(adversarial.discriminator, real_logits, fake_logits)
       metrics = {"d_loss": d_loss, **_logit_metrics(real_logits, fake_logits)}
-      term_inputs = terms_lib.DTermInputs(d_fn_of(d_params, d_state, term_key, state), real,
-                                          fake, real_labels, real_logits, term_key)
+      term_inputs = terms_lib.DTermInputs(
+          d_fn_of(d_params, keep_spectral(updated, d_state), term_key, state), real, fake,
+          real_labels, real_logits, term_key)
       total, term_metrics = terms_lib.add_terms(d_loss, main_d_terms,
                                                 lambda t: t.term.fn(term_inputs))
-      return total, (d_state, {**metrics, **term_metrics})
+      return total, (updated, {**metrics, **term_metrics})
 
     def d_reg_loss_fn(terms, d_params, d_state, inputs, state):
       """The lazy D terms alone, weights multiplied by their interval."""
@@ -299,6 +301,8 @@ class AdversarialTrainer(TrainerBase):
     def run(state, inputs, key):
       def loss(params, aux, micro):
         g_state, extra = aux
+        # As phases.update_phase: every micro-batch reads the update's starting spectral vectors.
+        g_state = keep_spectral(g_state, state.g_state)
         total, (g_state, metrics, updates) = loss_fn(params, g_state, micro, state, extra)
         return total, ((g_state, {**extra, **updates}), metrics)
       grads, ((g_state, extra), metrics) = accumulate_grads(
