@@ -254,3 +254,24 @@ def test_orthogonal_regularization_matches_the_formula_and_skips_what_it_should(
   assert float(jnp.max(jnp.abs(grads["shared"]["embedding"]))) == 0.0
   assert float(jnp.max(jnp.abs(grads["conv"]["bias"]))) == 0.0
   assert float(jnp.max(jnp.abs(grads["dense"]["kernel"]))) > 0.0
+
+
+def _big_gram_form(m):
+  """The regulariser as first written: the Gram matrix over the long side, M^T M (k x k)."""
+  gram = m.T @ m
+  return jnp.sum(jnp.square(gram * (1.0 - jnp.eye(gram.shape[0]))))
+
+
+@pytest.mark.parametrize("shape", [(7, 3), (3, 7), (5, 5), (1, 1, 2, 9), (3, 3, 2, 4)])
+def test_orthogonal_regularization_from_the_small_gram_equals_the_big_gram_form(shape):
+  # Tall (fan_in > filters), wide (G's input layer: 20 x 24576, whose big Gram matrix is
+  # 2.25 GiB), square, and conv kernels viewed as (kh*kw*in, out): value and gradient as the
+  # k x k form gives them.
+  w = jax.random.normal(jax.random.PRNGKey(sum(shape)), shape) * 0.7
+  params = {"layer": {"kernel": w}}
+  m = w.reshape(-1, shape[-1])
+  np.testing.assert_allclose(float(losses.orthogonal_regularization(params, 1.0)),
+                             float(_big_gram_form(m)), rtol=1e-5)
+  new = jax.grad(losses.orthogonal_regularization)(params, 1.0)["layer"]["kernel"]
+  old = jax.grad(lambda w: _big_gram_form(w.reshape(-1, shape[-1])))(w)
+  np.testing.assert_allclose(np.asarray(new), np.asarray(old), rtol=1e-4, atol=1e-5)
