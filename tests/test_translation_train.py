@@ -157,6 +157,23 @@ def test_cogan_samples_are_pairs_of_one_latent(tmp_path):
   assert a.shape == b.shape == (4, 8, 8, 1)
 
 
+def test_pix2pix_paper_inference_translates_each_image_alone():
+  # The paper's test time is batch size 1 (dropout on, batch norm over the image's own
+  # statistics): an image's output must not depend on its batch-mates or the batch size.
+  config = make_config("pix2pix_photos", **{**PIX2PIX, "generator.paper_inference": True})
+  experiment = Experiment(config)
+  trainer, state = experiment.trainer, experiment.init_state()
+  x = np.asarray(jax.random.uniform(jax.random.PRNGKey(0), (6, 16, 16, 1), minval=-1.0))
+  together = trainer.translate(state, x, seed=0, batch_size=6)
+  np.testing.assert_allclose(trainer.translate(state, x, seed=0, batch_size=1), together,
+                             atol=1e-5)
+  others = np.concatenate([x[:1], -x[1:]])  # the same first image, other batch-mates
+  np.testing.assert_allclose(trainer.translate(state, others, seed=0, batch_size=6)[0],
+                             together[0], atol=1e-5)
+  # Dropout is on: another seed gives another output.
+  assert np.max(np.abs(trainer.translate(state, x, seed=1, batch_size=6) - together)) > 1e-2
+
+
 # ---------------------------------------------------------------- exact resume
 
 
