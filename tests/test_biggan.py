@@ -86,14 +86,17 @@ def test_imagenet128_configs_follow_the_papers():
   assert s.loss == "hinge" and s.generator.attention_resolutions == (32,)
 
 
-@pytest.mark.parametrize("name,info", [
-    ("biggan_digits", DataInfo("digits", "images", (16, 16, 1), 10)),
-    ("sagan_digits", DataInfo("digits", "images", (16, 16, 1), 10)),
-    ("biggan_cifar10", DataInfo("cifar10", "images", (32, 32, 3), 10)),
+@pytest.mark.parametrize("name,info,counts", [
+    ("biggan_digits", DataInfo("digits", "images", (16, 16, 1), 10), (74_338, 49_314)),
+    ("sagan_digits", DataInfo("digits", "images", (16, 16, 1), 10), (109_346, 49_314)),
+    # BigGAN-PyTorch's CIFAR model: G 4.3M, D 4.2M.
+    ("biggan_cifar10", DataInfo("cifar10", "images", (32, 32, 3), 10), (4_373_251, 4_207_361)),
 ])
-def test_small_configs_build(name, info):
-  g_count, d_count, g_vars, _ = _param_counts(config_of(name), info)
-  assert g_count > 0 and d_count > 0 and "spectral" in g_vars
+def test_small_configs_build_with_exact_parameter_counts(name, info, counts):
+  g_count, d_count, g_vars, d_vars = _param_counts(config_of(name), info)
+  assert (g_count, d_count) == counts
+  assert set(g_vars) == {"params", "batch_stats", "spectral"}
+  assert set(d_vars) == {"params", "spectral"}
 
 
 FULL_SIZE_STEPS = os.environ.get("JAXGAN_SLOW_TESTS", "") not in ("", "0")
@@ -126,6 +129,16 @@ def test_full_size_model_takes_one_step_at_a_tiny_batch(name):
 
 # ---------------------------------------------------------------------------------------------
 # The BigGAN trainer on a tiny model.
+
+
+def _all_eqns(jaxpr):
+  """Equations of a jaxpr and of the jaxprs nested in it (custom_vjp calls, pjit, ...)."""
+  for eqn in jaxpr.eqns:
+    yield eqn
+    for value in eqn.params.values():
+      inner = getattr(value, "jaxpr", value)
+      if hasattr(inner, "eqns"):
+        yield from _all_eqns(inner)
 
 
 def _leaf(tree, *keys):
@@ -258,8 +271,16 @@ def test_tiny_biggan_in_bfloat16_keeps_float32_params_and_optimizer_state():
   z = jnp.zeros((2, 8))
   y = jnp.zeros((2,), jnp.int32)
   variables = {"params": state.g_params, **state.g_state}
-  jaxpr = str(jax.make_jaxpr(lambda v: g.apply(v, z, y, train=False))(variables))
-  assert "conv_general_dilated" in jaxpr and "bf16" in jaxpr
+  # Every convolution of G and D runs in bfloat16 (as test_step checks DCGAN's).
+  jaxpr = jax.make_jaxpr(lambda v: g.apply(v, z, y, train=False))(variables)
+  convs = [e for e in _all_eqns(jaxpr.jaxpr) if e.primitive.name == "conv_general_dilated"]
+  assert len(convs) >= 5 and all(e.outvars[0].aval.dtype == jnp.bfloat16 for e in convs)
+  d = experiment.nets.discriminator
+  x = jnp.zeros((2, 8, 8, 1))
+  jaxpr = jax.make_jaxpr(lambda v: d.apply(v, x, y, train=False))(
+      {"params": state.d_params, **state.d_state})
+  convs = [e for e in _all_eqns(jaxpr.jaxpr) if e.primitive.name == "conv_general_dilated"]
+  assert len(convs) >= 5 and all(e.outvars[0].aval.dtype == jnp.bfloat16 for e in convs)
   assert g.apply(variables, z, y, train=False).dtype == jnp.float32
 
 
