@@ -111,15 +111,32 @@ def orthogonal_regularization(params, beta: float = 1e-4, exclude=("shared",)):
   viewed as (fan_in, filters) (a conv kernel (kh, kw, in, out) as (kh*kw*in, out)), so W^T W is
   the filters' Gram matrix; parameters under a key named in `exclude` are skipped (BigGAN leaves
   the shared class embedding out). BigGAN-PyTorch applies the gradient 2 (W W^T * (1 - I)) W
-  directly, which is this function's gradient with beta halved.
+  directly, which is this function's gradient with beta halved. Each term is computed from the
+  smaller of the two Gram matrices (`off_diagonal_gram_sq`).
   """
   total = jnp.zeros((), jnp.float32)
   for path, w in jax.tree_util.tree_flatten_with_path(params)[0]:
     names = {str(getattr(entry, "key", getattr(entry, "name", ""))) for entry in path}
     if w.ndim < 2 or names & set(exclude):
       continue
-    m = w.reshape(-1, w.shape[-1]).astype(jnp.float32)
-    gram = m.T @ m
-    off_diagonal = gram * (1.0 - jnp.eye(gram.shape[0], dtype=gram.dtype))
-    total = total + jnp.sum(jnp.square(off_diagonal))
+    total = total + off_diagonal_gram_sq(w.reshape(-1, w.shape[-1]).astype(jnp.float32))
   return beta * total
+
+
+def off_diagonal_gram_sq(m):
+  """||M^T M * (1 - I)||_F^2 for M (n, k), from the smaller Gram matrix.
+
+  With more columns than rows (a wide M: BigGAN's G input layer is 20 x 24576), M^T M is k x k
+  (2.25 GiB there) but ||M^T M||_F^2 = ||M M^T||_F^2 (both are the sum of M's singular values
+  to the fourth power) and the diagonal of M^T M is the columns' squared norms, so the value is
+  ||M M^T||_F^2 - sum_j |m_j|^4 from the n x n matrix. Products at full float32 precision (no
+  TF32 / bfloat16 passes on accelerators): the wide form subtracts two sums.
+  """
+  highest = jax.lax.Precision.HIGHEST
+  n, k = m.shape
+  if k <= n:
+    gram = jnp.matmul(m.T, m, precision=highest)
+    return jnp.sum(jnp.square(gram * (1.0 - jnp.eye(k, dtype=gram.dtype))))
+  gram = jnp.matmul(m, m.T, precision=highest)
+  column_sq = jnp.sum(jnp.square(m), axis=0)
+  return jnp.sum(jnp.square(gram)) - jnp.sum(jnp.square(column_sq))

@@ -86,14 +86,17 @@ def test_imagenet128_configs_follow_the_papers():
   assert s.loss == "hinge" and s.generator.attention_resolutions == (32,)
 
 
-@pytest.mark.parametrize("name,info", [
-    ("biggan_digits", DataInfo("digits", "images", (16, 16, 1), 10)),
-    ("sagan_digits", DataInfo("digits", "images", (16, 16, 1), 10)),
-    ("biggan_cifar10", DataInfo("cifar10", "images", (32, 32, 3), 10)),
+@pytest.mark.parametrize("name,info,counts", [
+    ("biggan_digits", DataInfo("digits", "images", (16, 16, 1), 10), (74_338, 49_314)),
+    ("sagan_digits", DataInfo("digits", "images", (16, 16, 1), 10), (109_346, 49_314)),
+    # BigGAN-PyTorch's CIFAR model: G 4.3M, D 4.2M.
+    ("biggan_cifar10", DataInfo("cifar10", "images", (32, 32, 3), 10), (4_373_251, 4_207_361)),
 ])
-def test_small_configs_build(name, info):
-  g_count, d_count, g_vars, _ = _param_counts(config_of(name), info)
-  assert g_count > 0 and d_count > 0 and "spectral" in g_vars
+def test_small_configs_build_with_exact_parameter_counts(name, info, counts):
+  g_count, d_count, g_vars, d_vars = _param_counts(config_of(name), info)
+  assert (g_count, d_count) == counts
+  assert set(g_vars) == {"params", "batch_stats", "spectral"}
+  assert set(d_vars) == {"params", "spectral"}
 
 
 FULL_SIZE_STEPS = os.environ.get("JAXGAN_SLOW_TESTS", "") not in ("", "0")
@@ -126,6 +129,16 @@ def test_full_size_model_takes_one_step_at_a_tiny_batch(name):
 
 # ---------------------------------------------------------------------------------------------
 # The BigGAN trainer on a tiny model.
+
+
+def _all_eqns(jaxpr):
+  """Equations of a jaxpr and of the jaxprs nested in it (custom_vjp calls, pjit, ...)."""
+  for eqn in jaxpr.eqns:
+    yield eqn
+    for value in eqn.params.values():
+      inner = getattr(value, "jaxpr", value)
+      if hasattr(inner, "eqns"):
+        yield from _all_eqns(inner)
 
 
 def _leaf(tree, *keys):
@@ -194,6 +207,54 @@ def test_tiny_biggan_step_truncation_and_standing_statistics():
   np.testing.assert_array_equal(out["labels"], np.arange(6))
 
 
+def _power_step(kernel, u):
+  """One power iteration by hand, in float64: v = Wu/|Wu|, u' = W^T v/|W^T v|, W (fan_in, out)."""
+  w = np.asarray(kernel, np.float64).reshape(-1, kernel.shape[-1])
+  v = w @ np.asarray(u, np.float64)
+  v /= np.linalg.norm(v)
+  u = w.T @ v
+  return u / np.linalg.norm(u)
+
+
+def _sn_layers(params, collections):
+  """{path: (weight, u)} of every spectrally normalised layer: 'spectral' .../sn/u beside the
+  layer's own kernel (or embedding table) in params."""
+  out = {}
+  for path, u in jax.tree_util.tree_flatten_with_path(collections["spectral"])[0]:
+    keys = [p.key for p in path]
+    assert keys[-2:] == ["sn", "u"], keys
+    layer = params
+    for k in keys[:-2]:
+      layer = layer[k]
+    out["/".join(keys[:-2])] = (np.asarray(layer.get("kernel", layer.get("embedding"))),
+                                np.asarray(u))
+  return out
+
+
+def test_one_update_with_micro_batches_advances_spectral_norm_by_one_power_iteration():
+  # The reference runs D once on real and fake together: one power iteration per D update.
+  # Here D is called on reals and fakes of 2 micro-batches (4 calls) and G on 2 micro-batches,
+  # and each update must still advance every u by exactly one iteration from the weights it
+  # updated. (Normal init: from an orthogonal one u reaches a fixed point in one iteration,
+  # and one iteration could not be told from several.)
+  experiment = Experiment(tiny_biggan(**{"grad_accum_steps": 2, "generator.init": "normal",
+                                         "discriminator.init": "normal"}))
+  state = experiment.init_state()
+  d_before = _sn_layers(*jax.device_get((state.d_params, state.d_state)))
+  g_before = _sn_layers(*jax.device_get((state.g_params, state.g_state)))
+  state, _ = experiment.train_step(state, experiment.next_batch(experiment.train_iterator()))
+  d_after = _sn_layers(*jax.device_get((state.d_params, state.d_state)))
+  g_after = _sn_layers(*jax.device_get((state.g_params, state.g_state)))
+  assert len(d_before) == 11 and len(g_before) == 13  # every SN layer of both
+  steps_apart = []
+  for before, after in ((d_before, d_after), (g_before, g_after)):
+    for name, (kernel, u) in before.items():
+      once = _power_step(kernel, u)
+      np.testing.assert_allclose(after[name][1], once, rtol=1e-5, atol=1e-6, err_msg=name)
+      steps_apart.append(np.max(np.abs(_power_step(kernel, once) - once)))
+  assert max(steps_apart) > 1e-2  # (two iterations would be told apart from one)
+
+
 def test_tiny_biggan_in_bfloat16_keeps_float32_params_and_optimizer_state():
   experiment = Experiment(tiny_biggan(compute_dtype="bfloat16"))
   state = experiment.init_state()
@@ -210,15 +271,23 @@ def test_tiny_biggan_in_bfloat16_keeps_float32_params_and_optimizer_state():
   z = jnp.zeros((2, 8))
   y = jnp.zeros((2,), jnp.int32)
   variables = {"params": state.g_params, **state.g_state}
-  jaxpr = str(jax.make_jaxpr(lambda v: g.apply(v, z, y, train=False))(variables))
-  assert "conv_general_dilated" in jaxpr and "bf16" in jaxpr
+  # Every convolution of G and D runs in bfloat16 (as test_step checks DCGAN's).
+  jaxpr = jax.make_jaxpr(lambda v: g.apply(v, z, y, train=False))(variables)
+  convs = [e for e in _all_eqns(jaxpr.jaxpr) if e.primitive.name == "conv_general_dilated"]
+  assert len(convs) >= 5 and all(e.outvars[0].aval.dtype == jnp.bfloat16 for e in convs)
+  d = experiment.nets.discriminator
+  x = jnp.zeros((2, 8, 8, 1))
+  jaxpr = jax.make_jaxpr(lambda v: d.apply(v, x, y, train=False))(
+      {"params": state.d_params, **state.d_state})
+  convs = [e for e in _all_eqns(jaxpr.jaxpr) if e.primitive.name == "conv_general_dilated"]
+  assert len(convs) >= 5 and all(e.outvars[0].aval.dtype == jnp.bfloat16 for e in convs)
   assert g.apply(variables, z, y, train=False).dtype == jnp.float32
 
 
 def test_projection_discriminator_gradient_accumulates_to_the_big_batch_gradient():
   # Nothing in SAGAN/BigGAN's D mixes the examples of a batch (no batch norm; attention within
   # each image), so k micro-batches give the big batch's gradient. The spectral state is held
-  # fixed here: in training each micro-batch's forward pass advances it, as in BigGAN-PyTorch.
+  # fixed, as in training, where every micro-batch of an update reads the same u.
   config = tiny_biggan()
   _, discriminator = models.build(config, DataInfo("digits", "images", (8, 8, 1), 10))
   real = jax.random.uniform(jax.random.PRNGKey(0), (16, 8, 8, 1), minval=-1.0)

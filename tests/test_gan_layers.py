@@ -84,6 +84,31 @@ def test_spectral_state_is_updated_in_training_and_frozen_in_eval():
   assert float(jnp.max(jnp.abs(grads["kernel"]))) > 0
 
 
+def test_spectral_norm_gradient_flows_through_sigma_as_finite_differences_say():
+  # d/dW of sum(C * W / sigma(W)) has a term through sigma (-(C.W) / sigma^2 * v u^T); a
+  # stop_gradient on sigma would drop it. u starts at the top right singular vector, so the
+  # layer's sigma is the exact one the finite differences (float64, SVD) use.
+  w = np.asarray(jax.random.normal(jax.random.PRNGKey(0), (4, 3)), np.float64)
+  c = np.asarray(jax.random.normal(jax.random.PRNGKey(1), (4, 3)), np.float64)
+  u = np.linalg.svd(w)[2][0]
+  layer = spectral.SpectralWeight(eps=0.0)
+
+  def loss(kernel):
+    return jnp.sum(jnp.asarray(c, jnp.float32) * layer.apply(
+        {"spectral": {"u": jnp.asarray(u, jnp.float32)}}, kernel, update=False))
+
+  grad = np.asarray(jax.grad(loss)(jnp.asarray(w, jnp.float32)))
+  exact = lambda m: np.sum(c * m / np.linalg.svd(m, compute_uv=False)[0])
+  h = 1e-6
+  fd = np.zeros_like(w)
+  for i in np.ndindex(w.shape):
+    step = np.zeros_like(w)
+    step[i] = h
+    fd[i] = (exact(w + step) - exact(w - step)) / (2 * h)
+  np.testing.assert_allclose(grad, fd, rtol=1e-3, atol=1e-4)
+  assert np.max(np.abs(fd - c / np.linalg.svd(w, compute_uv=False)[0])) > 1e-2  # sigma matters
+
+
 def test_spectral_norm_can_be_switched_off():
   layer = spectral.SNConv(3, use_sn=False)
   variables = layer.init(jax.random.PRNGKey(0), jnp.ones((1, 4, 4, 2)))
@@ -254,3 +279,24 @@ def test_orthogonal_regularization_matches_the_formula_and_skips_what_it_should(
   assert float(jnp.max(jnp.abs(grads["shared"]["embedding"]))) == 0.0
   assert float(jnp.max(jnp.abs(grads["conv"]["bias"]))) == 0.0
   assert float(jnp.max(jnp.abs(grads["dense"]["kernel"]))) > 0.0
+
+
+def _big_gram_form(m):
+  """The regulariser as first written: the Gram matrix over the long side, M^T M (k x k)."""
+  gram = m.T @ m
+  return jnp.sum(jnp.square(gram * (1.0 - jnp.eye(gram.shape[0]))))
+
+
+@pytest.mark.parametrize("shape", [(7, 3), (3, 7), (5, 5), (1, 1, 2, 9), (3, 3, 2, 4)])
+def test_orthogonal_regularization_from_the_small_gram_equals_the_big_gram_form(shape):
+  # Tall (fan_in > filters), wide (G's input layer: 20 x 24576, whose big Gram matrix is
+  # 2.25 GiB), square, and conv kernels viewed as (kh*kw*in, out): value and gradient as the
+  # k x k form gives them.
+  w = jax.random.normal(jax.random.PRNGKey(sum(shape)), shape) * 0.7
+  params = {"layer": {"kernel": w}}
+  m = w.reshape(-1, shape[-1])
+  np.testing.assert_allclose(float(losses.orthogonal_regularization(params, 1.0)),
+                             float(_big_gram_form(m)), rtol=1e-5)
+  new = jax.grad(losses.orthogonal_regularization)(params, 1.0)["layer"]["kernel"]
+  old = jax.grad(lambda w: _big_gram_form(w.reshape(-1, shape[-1])))(w)
+  np.testing.assert_allclose(np.asarray(new), np.asarray(old), rtol=1e-4, atol=1e-5)

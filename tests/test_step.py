@@ -300,14 +300,15 @@ def test_weight_clipping_keeps_every_critic_parameter_in_range():
   assert max(np.max(np.abs(x)) for x in jax.tree_util.tree_leaves(host(state.g_params))) > c
 
 
-def test_ema_after_one_step_is_the_average_of_init_and_new_params():
-  experiment = Experiment(ring8(**{"ema.decay": 0.5, "ema.start": 0}))
+def test_ema_after_one_step_is_the_decayed_average_of_init_and_new_params():
+  # decay 0.9: ema = 0.9 * old + 0.1 * new (at 0.5 an inverted decay would pass).
+  experiment = Experiment(ring8(**{"ema.decay": 0.9, "ema.start": 0}))
   state = experiment.init_state()
   init = host(state)
   np.testing.assert_equal(init.ema_params, init.g_params)
   state, _ = run_steps(experiment, 1, state=state)
   new = host(state)
-  expected = jax.tree_util.tree_map(lambda a, b: 0.5 * a + 0.5 * b, init.g_params, new.g_params)
+  expected = jax.tree_util.tree_map(lambda a, b: 0.9 * a + 0.1 * b, init.g_params, new.g_params)
   assert_trees_close(new.ema_params, expected, rtol=1e-6, atol=1e-7)
   # and it is strictly between: G moved, so the EMA differs from both.
   assert any(np.max(np.abs(a - b)) > 1e-6 for a, b in zip(

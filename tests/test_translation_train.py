@@ -157,6 +157,23 @@ def test_cogan_samples_are_pairs_of_one_latent(tmp_path):
   assert a.shape == b.shape == (4, 8, 8, 1)
 
 
+def test_pix2pix_paper_inference_translates_each_image_alone():
+  # The paper's test time is batch size 1 (dropout on, batch norm over the image's own
+  # statistics): an image's output must not depend on its batch-mates or the batch size.
+  config = make_config("pix2pix_photos", **{**PIX2PIX, "generator.paper_inference": True})
+  experiment = Experiment(config)
+  trainer, state = experiment.trainer, experiment.init_state()
+  x = np.asarray(jax.random.uniform(jax.random.PRNGKey(0), (6, 16, 16, 1), minval=-1.0))
+  together = trainer.translate(state, x, seed=0, batch_size=6)
+  np.testing.assert_allclose(trainer.translate(state, x, seed=0, batch_size=1), together,
+                             atol=1e-5)
+  others = np.concatenate([x[:1], -x[1:]])  # the same first image, other batch-mates
+  np.testing.assert_allclose(trainer.translate(state, others, seed=0, batch_size=6)[0],
+                             together[0], atol=1e-5)
+  # Dropout is on: another seed gives another output.
+  assert np.max(np.abs(trainer.translate(state, x, seed=1, batch_size=6) - together)) > 1e-2
+
+
 # ---------------------------------------------------------------- exact resume
 
 
@@ -344,12 +361,14 @@ import sys
 import jax, numpy as np
 sys.path.insert(0, {tests!r})
 from test_translation_train import cyclegan_two_steps
-np.savez(sys.argv[1], len(jax.devices()), *cyclegan_two_steps())
+leaves, rows = cyclegan_two_steps()
+np.savez(sys.argv[1], len(jax.devices()), rows, *leaves)
 """
 
 
 def cyclegan_two_steps():
-  """CycleGAN's state after two SGD steps of a batch of 8 (one example per device on 8)."""
+  """CycleGAN's state after two SGD steps of a batch of 8 (one example per device on 8), and
+  the most examples of a batch any one device held."""
   from jaxgan.config import optimizer_config  # pylint: disable=g-import-not-at-top
   config = make_config("cyclegan_digits", **{**CYCLEGAN, "batch_size": 8})
   with config.unlocked():
@@ -357,9 +376,13 @@ def cyclegan_two_steps():
     config.optimizer.d = optimizer_config("sgd", lr=0.1)
   experiment = Experiment(config)
   state, iterator = experiment.init_state(), experiment.train_iterator()
+  rows = 0
   for _ in range(2):
-    state, _ = experiment.train_step(state, experiment.next_batch(iterator))
-  return [np.asarray(x) for x in jax.tree_util.tree_leaves(jax.device_get(state))]
+    batch = experiment.next_batch(iterator)  # leaves [1, 8, ...], the batch axis sharded
+    rows = max([rows] + [s.data.shape[1] for x in jax.tree_util.tree_leaves(batch)
+                         for s in x.addressable_shards])
+    state, _ = experiment.train_step(state, batch)
+  return [np.asarray(x) for x in jax.tree_util.tree_leaves(jax.device_get(state))], rows
 
 
 def test_cyclegan_on_8_devices_equals_1(tmp_path):
@@ -369,11 +392,14 @@ def test_cyclegan_on_8_devices_equals_1(tmp_path):
   script = tmp_path / "eight.py"
   script.write_text(_DEVICES_SCRIPT.format(tests=os.path.dirname(os.path.abspath(__file__))))
   out = tmp_path / "eight.npz"
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
+             JAX_PLATFORMS="cpu")
   subprocess.run([sys.executable, str(script), str(out)], check=True, env=env, cwd=REPO)
-  one = cyclegan_two_steps()
+  one, rows = cyclegan_two_steps()
+  assert rows == 8
   with np.load(out) as eight:
-    assert int(eight["arr_0"]) == 8
-    leaves = [eight[f"arr_{i + 1}"] for i in range(len(one))]
+    # 8 devices, each holding 1 of the batch's 8 examples: the step really ran data-parallel.
+    assert (int(eight["arr_0"]), int(eight["arr_1"])) == (8, 1)
+    leaves = [eight[f"arr_{i + 2}"] for i in range(len(one))]
   for x, y in zip(one, leaves):
     np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)

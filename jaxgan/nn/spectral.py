@@ -5,7 +5,10 @@ estimate of its largest singular value, sigma(W), computed on the fly by power i
 vector u kept in its own collection, 'spectral' (not 'params', not 'batch_stats'):
 
 - training (`update=True`): `n_steps` power iterations from the stored u; the new u is written
-  back (the caller makes 'spectral' mutable), so the estimate sharpens from call to call;
+  back (the caller makes 'spectral' mutable), so the estimate sharpens from update to update.
+  The train step's update phases give every call of one optimiser update (real and fake,
+  each micro-batch) the u the update started from (jaxgan.train.networks.keep_spectral), so
+  an update advances u by n_steps iterations, as the reference's single D call does;
 - evaluation (`update=False`): one iteration from the stored u, which is not written back, so
   evaluation is a pure function of (params, spectral state). sigma is recomputed from the weight
   it is applied to rather than stored, so the EMA generator (whose weights differ slightly from

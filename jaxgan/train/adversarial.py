@@ -29,7 +29,7 @@ from jaxgan.errors import JaxganError
 from jaxgan.train import phases as phases_lib
 from jaxgan.train import terms as terms_lib
 from jaxgan.train.contract import TrainerBase
-from jaxgan.train.networks import apply_net, init_net, rngs_for
+from jaxgan.train.networks import apply_net, init_net, keep_spectral, rngs_for
 from jaxgan.train.phases import Phase, accumulate_grads, apply_update, micro_batches, split_micro
 from jaxgan.train.state import TrainState, make_optimizer
 
@@ -203,7 +203,7 @@ class AdversarialTrainer(TrainerBase):
     num_micro = config.grad_accum_steps
     micro_size = self.stage_batch_size(stage) // num_micro
     main_d_terms = [t for t in self.d_terms if t.every == 1]
-    main_g_terms = [t for t in self.g_terms if t.every == 1]
+    main_g_terms = [t for t in self.g_terms if t.every == 1 and not t.term.params_only]
 
     def fakes(state, key, num):
       z_key = key
@@ -224,17 +224,19 @@ class AdversarialTrainer(TrainerBase):
       real = self.prepare_reals(real, state, stage)
       fake, fake_labels = fakes(state, z_key, _batch_size(real))
       d_kw = self.d_kwargs(state, stage)
-      real_logits, d_state = nets.discriminate(d_params, d_state, real, real_labels, real_key,
+      real_logits, updated = nets.discriminate(d_params, d_state, real, real_labels, real_key,
                                                **d_kw)
-      fake_logits, d_state = nets.discriminate(d_params, d_state, fake, fake_labels, fake_key,
-                                               **d_kw)
+      # The fake call reads the spectral vectors the real call read: one power iteration.
+      fake_logits, updated = nets.discriminate(d_params, keep_spectral(updated, d_state), fake,
+                                               fake_labels, fake_key, **d_kw)
       d_loss = _sum_leaves(adversarial.discriminator, real_logits, fake_logits)
       metrics = {"d_loss": d_loss, **_logit_metrics(real_logits, fake_logits)}
-      term_inputs = terms_lib.DTermInputs(d_fn_of(d_params, d_state, term_key, state), real,
-                                          fake, real_labels, real_logits, term_key)
+      term_inputs = terms_lib.DTermInputs(
+          d_fn_of(d_params, keep_spectral(updated, d_state), term_key, state), real, fake,
+          real_labels, real_logits, term_key)
       total, term_metrics = terms_lib.add_terms(d_loss, main_d_terms,
                                                 lambda t: t.term.fn(term_inputs))
-      return total, (d_state, {**metrics, **term_metrics})
+      return total, (updated, {**metrics, **term_metrics})
 
     def d_reg_loss_fn(terms, d_params, d_state, inputs, state):
       """The lazy D terms alone, weights multiplied by their interval."""
@@ -295,23 +297,42 @@ class AdversarialTrainer(TrainerBase):
       clip = functools.partial(losses.clip_weights, clip_value=config.clip_value)
     result = [phases_lib.update_phase("critic" + suffix, "d", d_loss_fn, self.d_tx, num_micro,
                                       real_micro, post_update=clip, repeated=True, key_slot=0),
-              self._g_phase("generator" + suffix, g_loss_fn, num_micro, g_micro, key_slot=1)]
+              self._g_phase("generator" + suffix, g_loss_fn, num_micro, g_micro,
+                            param_terms=[t for t in self.g_terms
+                                         if t.every == 1 and t.term.params_only],
+                            key_slot=1)]
     result += self._lazy_phases(d_reg_loss_fn, g_reg_loss_fn, real_micro, g_micro, num_micro,
                                 suffix)
     return result
 
-  def _g_phase(self, name, loss_fn, num_micro, g_micro, **phase_kwargs) -> Phase:
+  def _g_phase(self, name, loss_fn, num_micro, g_micro, param_terms=(), lazy=False,
+               **phase_kwargs) -> Phase:
     """One optimiser step of G. As phases.update_phase, with the state's `extra` threaded
     through the micro-batches beside G's collections: loss_fn(params, g_state, inputs, state,
-    extra) -> (loss, (g_state, metrics, updated extra entries)), written back after the step."""
+    extra) -> (loss, (g_state, metrics, updated extra entries)), written back after the step.
+    param_terms (terms of G's parameters alone, e.g. the orthogonal regulariser; lazy: weights
+    times their interval) are computed once per update, not per micro-batch: the mean gradient
+    of the micro-batches' losses plus theirs is the gradient of the mean total loss."""
+    micro_size = self.config.batch_size // num_micro
+
+    def param_terms_loss(params, extra):
+      inputs = terms_lib.GTermInputs(params, None, None, extra, micro_size)
+      return terms_lib.add_terms(0.0, list(param_terms), lambda t: t.term.fn(inputs), lazy)
 
     def run(state, inputs, key):
       def loss(params, aux, micro):
         g_state, extra = aux
+        # As phases.update_phase: every micro-batch reads the update's starting spectral vectors.
+        g_state = keep_spectral(g_state, state.g_state)
         total, (g_state, metrics, updates) = loss_fn(params, g_state, micro, state, extra)
         return total, ((g_state, {**extra, **updates}), metrics)
       grads, ((g_state, extra), metrics) = accumulate_grads(
           loss, state.g_params, (state.g_state, state.extra), g_micro(inputs, key), num_micro)
+      if param_terms:
+        term_grads, term_metrics = jax.grad(param_terms_loss, has_aux=True)(state.g_params,
+                                                                            state.extra)
+        grads = jax.tree_util.tree_map(jnp.add, grads, term_grads)
+        metrics = {**metrics, **term_metrics}
       params, opt_state = apply_update(self.g_tx, grads, state.g_opt_state, state.g_params)
       return state.replace(g_params=params, g_state=g_state, g_opt_state=opt_state,
                            extra=extra), metrics, {}
@@ -345,9 +366,11 @@ class AdversarialTrainer(TrainerBase):
           f"d_reg_{every}{suffix}", "d", functools.partial(d_reg_loss_fn, group), self.d_tx, num_micro,
           real_micro, every=every, key_slot=0))
     for every in sorted({t.every for t in self.g_terms if t.every > 1}):
-      group = [t for t in self.g_terms if t.every == every]
-      out.append(self._g_phase(f"g_reg_{every}{suffix}", functools.partial(g_reg_loss_fn, group),
-                               num_micro, g_micro, every=every, key_slot=1))
+      group = [t for t in self.g_terms if t.every == every and not t.term.params_only]
+      out.append(self._g_phase(
+          f"g_reg_{every}{suffix}", functools.partial(g_reg_loss_fn, group), num_micro, g_micro,
+          param_terms=[t for t in self.g_terms if t.every == every and t.term.params_only],
+          lazy=True, every=every, key_slot=1))
     return out
 
   # ---------------------------------------------------------------- sampling

@@ -8,11 +8,14 @@ train state's key, so a run draws the same noise on any number of devices.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import jax
 
 # Fold-in constants: the 'noise' stream is derived from the key a network call gets, without
 # changing what that key already drives (the 'dropout' stream of existing models).
 NOISE_STREAM = 0x6E6F  # "no"
+SPECTRAL = "spectral"  # jaxgan.nn.spectral.COLLECTION: the power-iteration vectors
 
 
 def split_collections(variables):
@@ -53,3 +56,19 @@ def apply_net(module, params, state, *args, train: bool, key=None, **kwargs):
   if train and state:
     return module.apply(variables, *args, train=True, rngs=rngs, mutable=list(state), **kwargs)
   return module.apply(variables, *args, train=train, rngs=rngs, **kwargs), state
+
+
+def keep_spectral(updated, start):
+  """The collections the next training call of a network reads within one optimiser update:
+  `updated` (what the last call returned: batch-norm averages move on), except the spectral-norm
+  vectors, which stay as they were at the update's start (`start`), at any nesting depth.
+
+  Every call of an update (real and fake, each micro-batch) then normalises by the same sigma
+  and computes the same new u, which the update writes back: one power iteration per
+  optimiser update, as in the reference code, which runs D once on real and fake together,
+  however many calls and micro-batches the update makes.
+  """
+  if not isinstance(updated, Mapping):
+    return updated
+  return type(updated)({k: (start[k] if k == SPECTRAL else keep_spectral(v, start[k]))
+                        for k, v in updated.items()})

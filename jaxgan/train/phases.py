@@ -26,6 +26,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxgan.train.networks import keep_spectral
+
 # Above this many repeats a repeated phase runs in a lax.scan (compiled once) instead of
 # unrolled: XLA's CPU backend runs convolutions in loops ~10x slower, so the usual 1-5 critic
 # updates are unrolled, but WGAN's 100 would make the compile 100x longer.
@@ -207,13 +209,21 @@ def update_phase(name: str, side: str, loss_fn: Callable, tx, num_micro: int,
 
   loss_fn(params, net_state, inputs, state) -> (loss, (net_state, metrics[, outputs])), with
   inputs one micro-batch of what micro_inputs(step_inputs, key) returns (see micro_batches).
+  net_state's batch-norm averages are threaded from micro-batch to micro-batch, its
+  spectral-norm vectors are the update's starting ones in every micro-batch (a loss that calls
+  its network twice passes them to the second call with networks.keep_spectral), so the update
+  advances them by one power iteration.
   post_update(params) -> params runs after the update (WGAN's weight clipping).
   """
   params_field, state_field, opt_field = f"{side}_params", f"{side}_state", f"{side}_opt_state"
 
   def run(state, inputs, key):
+    start = getattr(state, state_field)
+
     def loss(params, net_state, micro):
-      return loss_fn(params, net_state, micro, state)
+      # Each micro-batch reads the spectral-norm vectors the update started from.
+      return loss_fn(params, keep_spectral(net_state, start), micro, state)
+
     grads, (net_state, metrics, *outputs) = accumulate_grads(
         loss, getattr(state, params_field), getattr(state, state_field),
         micro_inputs(inputs, key), num_micro)

@@ -11,7 +11,8 @@ Each step runs G forward once: the G update goes first, on D as it stands, and t
 (the generator phase's outputs) then train D, as the reference code's CycleGAN does; the
 update order within an iteration is the only difference from the paper's D-then-G, a shift of
 half a step. Noise is dropout: G trains with it, and with `generator.paper_inference` samples
-are drawn as the paper does, dropout on and batch norm on the test batch's own statistics.
+are drawn as the paper does at its test batch size of 1: dropout on, batch norm on each test
+image's own statistics.
 """
 
 from __future__ import annotations
@@ -110,19 +111,31 @@ class Pix2PixTrainer(pieces.TwoImageTrainer):
 
   # ---------------------------------------------------------------- inference
 
-  def _translate_fn(self, state, x, key):
-    out, _ = apply_net(self.generator, state.g_params, state.g_state, x,
-                       train=self.paper_inference, key=key if self.paper_inference else None)
-    return out
+  def _translate_fn(self, state, x, key, start):
+    """G on a batch of inputs, the first being input number `start` of the whole set.
+
+    With paper_inference each image is translated alone, as at the paper's test batch size of
+    1 (dropout on, batch norm over that image's own statistics), vmapped over the batch, with
+    dropout drawn from `key` folded with the image's number: an image's output depends on
+    neither its batch-mates nor the batch size."""
+    if not self.paper_inference:
+      return apply_net(self.generator, state.g_params, state.g_state, x, train=False)[0]
+
+    def one(image, number):
+      out, _ = apply_net(self.generator, state.g_params, state.g_state, image[None],
+                         train=True, key=jax.random.fold_in(key, number))
+      return out[0]
+
+    return jax.vmap(one)(x, start + jnp.arange(x.shape[0]))
 
   def translate(self, state, inputs: np.ndarray, seed: int = 0,
                 batch_size: int | None = None) -> np.ndarray:
     """G on float inputs in [-1, 1], in batches, as float numpy."""
     key = jax.random.PRNGKey(seed)
+    batch_size = batch_size or self.config.eval.batch_size
     return pieces.batched(
-        lambda x, i: self._translate(state, x, jax.random.fold_in(key, i)),
-        (np.asarray(inputs, np.float32),), batch_size or self.config.eval.batch_size,
-        pad=not self.paper_inference)  # the paper's inference normalises by the batch itself
+        lambda x, i: self._translate(state, x, key, i * batch_size),
+        (np.asarray(inputs, np.float32),), batch_size)
 
   def output_names(self) -> set[str]:
     return {"inputs", "samples", "targets"}

@@ -15,7 +15,9 @@ A D term sees `DTermInputs`; a G term sees `GTermInputs`: G's parameters, the ph
 function giving (per-layer ws, synthesis) for a batch of G's own latents (style generators
 only: path length) and the state's `extra`. A term with `extra` (a dict of initial values)
 owns those entries of the state's `extra`: its fn returns (value, updated entries) and the
-phase that computes it writes them back (StyleGAN2's path-length mean `pl_mean`). Terms that differentiate D per example (gradient penalty, R1) are wrong for a critic
+phase that computes it writes them back (StyleGAN2's path-length mean `pl_mean`). A G term of
+G's parameters alone (`params_only`: the orthogonal regulariser) is computed once per update
+rather than once per micro-batch. Terms that differentiate D per example (gradient penalty, R1) are wrong for a critic
 whose outputs depend on the batch (batch norm): `check_d_terms` makes that a config error.
 """
 
@@ -60,6 +62,9 @@ class Term:
   needs_fake: bool = False
   needs_styles: bool = False  # a G term that reads GTermInputs.styles (style generators only)
   extra: dict | None = None  # the entries of the state's extra it owns, with initial values
+  # A G term of G's parameters alone (reads GTermInputs.g_params only): computed once per
+  # update, outside the micro-batches, its gradient added to their mean gradient.
+  params_only: bool = False
 
 
 # StyleGAN2's path-length regulariser (stylegan2-ada-pytorch training/loss.py, the official
@@ -103,7 +108,8 @@ D_TERMS = {
 
 G_TERMS = {
     # BigGAN leaves the shared class embedding out; the weight is its beta.
-    "ortho_reg": Term(lambda t: losses.orthogonal_regularization(t.g_params, 1.0)),
+    "ortho_reg": Term(lambda t: losses.orthogonal_regularization(t.g_params, 1.0),
+                      params_only=True),
     # StyleGAN2: weight pl_weight (2), every 4 (lazy); needs a style generator.
     "path_length": Term(path_length, needs_styles=True, extra={"pl_mean": 0.0}),
 }
