@@ -239,6 +239,12 @@ def test_cli_two_stages_resume_sample_and_evaluate(stage1_run, tmp_path, capsys)
 def test_one_line_errors(stage1_run, tmp_path, capsys):
   assert _train(tmp_path / "fresh", steps=1, stage=2) == 1
   _one_line_error(capsys, "no Stage-I checkpoint", str(tmp_path / "fresh" / "stage1"))
+  # Stage-II fed other embeddings than its frozen Stage-I G was trained on: refused.
+  assert _train(tmp_path / "other", steps=1, stage=2, **{
+      "data.text_encoder": "multihot",
+      "stage1_workdir": str(stage1_run / "w" / "stage1")}) == 1
+  _one_line_error(capsys, "data.text_encoder='gru'", "'multihot'")
+  assert not (tmp_path / "other" / "checkpoints").exists()
   empty = tmp_path / "empty.txt"
   empty.write_text("\n  \n")
   assert cli.main(["sample", "--workdir", str(stage1_run / "w" / "stage1"), "--captions",

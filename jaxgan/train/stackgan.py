@@ -195,7 +195,10 @@ class StackGANTrainer(TrainerBase):
     mine = self.config
     for key, value in (("generator.gf_dim", mine.generator.gf_dim),
                        ("generator.ca", mine.generator.ca), ("condition_dim", mine.condition_dim),
-                       ("stage1_size", mine.stage1_size), ("latent_dim", mine.latent_dim)):
+                       ("stage1_size", mine.stage1_size), ("latent_dim", mine.latent_dim),
+                       # The frozen Stage-I G must read the same embeddings Stage-II is fed.
+                       ("data.name", mine.data.name),
+                       ("data.text_encoder", mine.data.get("text_encoder"))):
       head, *rest = key.split(".")
       theirs = saved.get(head)
       for part in rest:
