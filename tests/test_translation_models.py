@@ -384,7 +384,7 @@ def test_build_errors_name_the_problem():
   config = ml_collections.ConfigDict(dict(
       compute_dtype="float32",
       generator=dict(base_features=4, max_multiplier=8, num_downs=0, norm="batch", dropout=0.5,
-                     dropout_layers=3, num_blocks=6),
+                     dropout_layers="paper", num_blocks=6),
       discriminator=dict(receptive_field=70, base_features=4, max_multiplier=8, norm="batch")))
   from jaxgan.data.base import DataInfo
   info = DataInfo("x", "images", (16, 16, 1), pairing="paired", shape_b=(16, 16, 3))

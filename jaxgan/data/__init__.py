@@ -6,9 +6,9 @@ importing them here registers them.
 
 from __future__ import annotations
 
-from jaxgan.data import (captioned_digits, digits, digits_negative, folder,  # noqa: F401
-                         mixtures, photos, stackgan_files, tfds_source, tfds_two_domains,
-                         two_domain_folders)
+from jaxgan.data import (captioned_digits, converted, digits, digits_negative,  # noqa: F401
+                         folder, mixtures, photos, stackgan_files, tfds_source,
+                         tfds_two_domains, two_domain_folders)
 from jaxgan.data.base import DataInfo
 from jaxgan.data.digits import resize_images
 from jaxgan.data.pipeline import train_iterator
