@@ -1,4 +1,4 @@
-"""jaxgan train | sample | mix | evaluate | score | inception convert."""
+"""jaxgan train | sample | mix | evaluate | score | inception convert | convert."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import re
 import sys
 import traceback
 
-from jaxgan.commands import metrics_cli
+from jaxgan.commands import convert_cli, metrics_cli
 
 USAGE_ERROR = 2
 
@@ -66,6 +66,7 @@ def _parser():
                         help="score samples drawn with the truncation trick at T (BigGAN's "
                         "threshold on z; psi in W for the style models)")
   metrics_cli.add_parsers(sub)
+  convert_cli.add_parser(sub)
   return parser
 
 
@@ -256,6 +257,8 @@ def main(argv=None):
       _cmd_mix(args)
     elif args.command in metrics_cli.COMMANDS:
       metrics_cli.run(args)
+    elif args.command == convert_cli.COMMAND:
+      convert_cli.run(args)
     else:
       _cmd_evaluate(args)
   except KeyboardInterrupt:  # Ctrl-C outside the training loop, whose handler checkpoints
