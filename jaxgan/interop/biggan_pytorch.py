@@ -30,9 +30,10 @@ import numpy as np
 from jaxgan.errors import JaxganError
 from jaxgan.interop.state_dicts import Mapper, StateDict
 
-# The reference's G_arch / D_arch, as jaxgan channel multipliers, by number of blocks.
-G_MULTIPLIERS = {3: (4, 4, 4, 4), 4: (16, 16, 8, 4, 2), 5: (16, 16, 8, 4, 2, 1),
-                 6: (16, 16, 8, 8, 4, 2, 1)}
+# The reference's G_arch / D_arch as jaxgan channel multipliers (G: the 4x4 input's, then one
+# per block), by their number.
+G_MULTIPLIERS = {4: (4, 4, 4, 4), 5: (16, 16, 8, 4, 2), 6: (16, 16, 8, 4, 2, 1),
+                 7: (16, 16, 8, 8, 4, 2, 1)}
 D_MULTIPLIERS = {4: (4, 4, 4, 4), 5: (1, 2, 4, 8, 16), 6: (1, 2, 4, 8, 16, 16),
                  7: (1, 2, 4, 8, 8, 16, 16)}
 D_DOWNSAMPLE_32 = (True, True, False, False)  # the 32x32 D; the others: all blocks but the last
@@ -53,6 +54,8 @@ def _ch(widths: list[int], table: dict) -> tuple[int, tuple[int, ...]]:
   """(ch, multipliers) as the reference names them when the widths follow its table, else the
   widths over their greatest common divisor."""
   known = table.get(len(widths))
+  if known is None and len(set(widths)) == 1:  # equal widths: the small-image pattern
+    known = (4,) * len(widths)
   if known and widths[-1] % known[-1] == 0:
     ch = widths[-1] // known[-1]
     if [ch * m for m in known] == widths:

@@ -256,8 +256,30 @@ def _merge(fresh, given, where: str):
   return jax.tree_util.tree_map(lambda f, g: jax.numpy.asarray(g, f.dtype), fresh, given)
 
 
+# A config file for `jaxgan train --config WORKDIR/config.py --workdir WORKDIR ...` (resuming or
+# fine-tuning): the config the workdir last ran with.
+CONFIG_FILE = '''"""The config of this converted workdir: config.json beside this file, which holds the
+latest run's config. Resume or fine-tune with
+  jaxgan train --config WORKDIR/config.py --workdir WORKDIR --config.data.name=... \\
+      --config.steps=N --allow-config-change
+(--allow-config-change accepts the real data set in place of the 'converted' stand-in).
+"""
+
+import json
+import os
+
+import ml_collections
+
+
+def get_config():
+  with open(os.path.join(os.path.dirname(__file__), "config.json"), encoding="utf-8") as f:
+    return ml_collections.ConfigDict(json.load(f))
+'''
+
+
 def write_workdir(workdir: str, converted: Converted) -> None:
-  """The workdir: config.json, config_history.jsonl and checkpoint `converted.step`."""
+  """The workdir: config.json, config_history.jsonl, config.py (for `jaxgan train`) and
+  checkpoint `converted.step`."""
   import grain  # pylint: disable=g-import-not-at-top
   import jax  # pylint: disable=g-import-not-at-top
   from jaxgan.train.checkpoints import Checkpointer  # pylint: disable=g-import-not-at-top
@@ -287,6 +309,8 @@ def write_workdir(workdir: str, converted: Converted) -> None:
     finally:
       checkpointer.close()
     record_config(tmp, converted.config, converted.step)
+    with open(os.path.join(tmp, "config.py"), "w", encoding="utf-8") as f:
+      f.write(CONFIG_FILE)
     if os.path.isdir(workdir):
       os.rmdir(workdir)  # empty (checked above)
     os.rename(tmp, workdir)
