@@ -25,7 +25,8 @@ def randomise(module, seed: int):
       leaf = name.rsplit(".", 1)[-1]
       if leaf == "gamma":
         p.copy_(0.5 + 0.3 * rand(p.shape))
-      elif p.dim() == 1 and (leaf == "gain" or (leaf == "weight" and "norm" in _kind(module, name))):
+      elif p.dim() == 1 and (leaf == "gain" or
+                             (leaf == "weight" and "norm" in _kind(module, name))):
         p.copy_(1.0 + 0.2 * rand(p.shape))
       elif p.dim() <= 1:
         p.copy_(0.2 * rand(p.shape))

@@ -260,7 +260,7 @@ def test_reference_parameter_counts_equal_jaxgans():
 # ----------------------------------------------------------------------------- refusals
 
 
-def _g_state_dict(tmp_path):
+def _g_state_dict():
   torch.manual_seed(0)
   g = randomise(ref_biggan.Generator(**BIGGAN["digits"]["g"]), 1)
   return {k: v.clone() for k, v in g.state_dict().items()}
@@ -272,7 +272,7 @@ def _g_state_dict(tmp_path):
     (lambda sd: sd.update({"blocks.0.0.conv1.bias": torch.zeros(5)}), "blocks.0.0.conv1.bias"),
 ], ids=["unknown", "missing", "shape"])
 def test_bad_keys_are_one_line_errors_and_nothing_is_written(change, key, tmp_path, capsys):
-  sd = _g_state_dict(tmp_path)
+  sd = _g_state_dict()
   change(sd)
   path = str(tmp_path / "G.pth")
   torch.save(sd, path)
@@ -329,7 +329,8 @@ def converted_digits(tmp_path_factory):
 
 def test_converted_workdir_samples_the_references_ema_generator(converted_digits):
   g_ema, workdir, tmp = converted_digits
-  config, experiment, state, step = cli._load_workdir(str(workdir))  # pylint: disable=protected-access
+  load = cli._load_workdir  # pylint: disable=protected-access
+  config, experiment, state, step = load(str(workdir))
   assert step == int(state.step) == 1500 and config.n_critic == 1 and config.optimizer.g.lr == 1e-4
   assert config.ema.decay == 0.999 and config.ema.start == 100
   z, y, _ = _biggan_inputs({"latent_dim": 96, "num_classes": 10, "image_size": 16,

@@ -258,8 +258,8 @@ def _merge(fresh, given, where: str):
 
 # A config file for `jaxgan train --config WORKDIR/config.py --workdir WORKDIR ...` (resuming or
 # fine-tuning): the config the workdir last ran with.
-CONFIG_FILE = '''"""The config of this converted workdir: config.json beside this file, which holds the
-latest run's config. Resume or fine-tune with
+CONFIG_FILE = '''"""The config of this converted workdir: config.json beside this file, which holds
+the latest run's config. Resume or fine-tune with
   jaxgan train --config WORKDIR/config.py --workdir WORKDIR --config.data.name=... \\
       --config.steps=N --allow-config-change
 (--allow-config-change accepts the real data set in place of the 'converted' stand-in).

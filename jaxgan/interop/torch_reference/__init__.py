@@ -7,4 +7,4 @@ loads into them and the converted jaxgan networks can be checked against them. I
 package needs torch.
 """
 
-from jaxgan.interop.torch_reference import biggan, pix2pix  # noqa: F401
+from jaxgan.interop.torch_reference import biggan, pix2pix  # noqa: F401  # pylint: disable=unused-import
