@@ -114,7 +114,7 @@ def biggan_pytorch(g: str | None = None, g_ema: str | None = None, d: str | None
       notes.append("G_ema.pth alone: it serves as G and as the EMA")
     else:
       notes.append("G_ema's batch-norm statistics and SN vectors are not kept: jaxgan samples "
-                   "the EMA with G's (or with standing statistics, --config.standing_stats=N)")
+                   "the EMA with G's (or with standing statistics, --set standing_stats=N)")
   if d_sd is not None:
     parts["d_params"], parts["d_state"] = _split(variables["d"])
   notes.append("optimiser states start fresh")
@@ -177,7 +177,7 @@ def cyclegan_pix2pix(model: str, g: str | None = None, g_b: str | None = None,
         paper_inference=False))
     notes.append("dropout 0.5 where the reference code puts it (dropout_layers='code'; state "
                  "dicts do not record it); sampling in eval mode (the reference's test.py "
-                 "--eval; --config.generator.paper_inference=true for its default)")
+                 "--eval; --set generator.paper_inference=true for its default)")
     d_arch = None
     if d:
       d_arch, d_vars = cp.convert_discriminator(_state_dict(d, "D"), size)
