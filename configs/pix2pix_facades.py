@@ -5,7 +5,9 @@ photo, B the label map), so direction BtoA; point data.path at it:
   jaxgan train --config configs/pix2pix_facades.py --workdir runs/facades \
       --config.data.path=/path/to/facades
 256x256, batch 1, 200 epochs of 400 images, random jitter (resize to 286, random 256 crop,
-mirroring), 70x70 PatchGAN, batch norm, samples drawn as the paper does.
+mirroring), 70x70 PatchGAN, batch norm, samples drawn as the paper does; dropout in the first
+three decoder layers as the paper says (dropout_layers='paper'; 'code' puts it where the
+reference code does, the three after the first).
 """
 
 from configs import pix2pix_photos

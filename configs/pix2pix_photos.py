@@ -4,7 +4,8 @@ Grayscale (luma) in, colour out; the held-out bottom quarter of each photo is th
 The paper's objective (cGAN + 100 L1, Adam 2e-4, beta1 0.5) and networks (U-Net with dropout,
 PatchGAN), with fewer features and a 16x16 PatchGAN to suit the 32x32 patches, sized to train in
 a few minutes on a 2-core CPU. The paper's ablation: --config.gan_weight=0 (L1 alone),
---config.l1_weight=0 (cGAN alone).
+--config.l1_weight=0 (cGAN alone). Dropout sits where the paper puts it (the first three decoder
+layers, dropout_layers='paper'); the reference code's placement is dropout_layers='code'.
 """
 
 import ml_collections
@@ -29,7 +30,7 @@ def get_config():
   c.optimizer.d = optimizer_config("adam", lr=2e-4, b1=0.5)
   c.generator = ml_collections.ConfigDict(dict(
       base_features=32, max_multiplier=8, num_downs=0, norm="batch", dropout=0.5,
-      dropout_layers=3,
+      dropout_layers="paper",  # the paper's CD512 x 3; 'code': the reference code's layers
       # True: sample as the paper does, dropout on and batch norm from the test batch itself.
       paper_inference=False))
   c.discriminator = ml_collections.ConfigDict(dict(

@@ -1,5 +1,5 @@
 """jaxgan train | sample | mix | evaluate | score | inception convert | generate | interpolate |
-prepare."""
+prepare | convert."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import re
 import sys
 import traceback
 
-from jaxgan.commands import metrics_cli, workflow_cli
+from jaxgan.commands import convert_cli, metrics_cli, workflow_cli
 
 USAGE_ERROR = 2
 
@@ -69,6 +69,7 @@ def _parser():
   evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
   metrics_cli.add_parsers(sub)
   workflow_cli.add_parsers(sub)
+  convert_cli.add_parser(sub)
   return parser
 
 
@@ -264,6 +265,8 @@ def main(argv=None):
       metrics_cli.run(args)
     elif args.command in workflow_cli.COMMANDS:
       workflow_cli.run(args, overrides)
+    elif args.command == convert_cli.COMMAND:
+      convert_cli.run(args)
     else:
       _cmd_evaluate(args)
   except KeyboardInterrupt:  # Ctrl-C outside the training loop, whose handler checkpoints

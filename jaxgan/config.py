@@ -277,7 +277,7 @@ def _architecture(v):
 # (Experiment). Sizes must be >= 1: a zero width makes empty arrays that train until the first
 # checkpoint and then fail.
 _NET_SIZES = ("base_features", "ch", "hidden", "z_hidden", "label_hidden", "x_hidden",
-              "joint_hidden", "shared_dim", "max_multiplier", "receptive_field",
+              "joint_hidden", "max_multiplier", "receptive_field",
               "channel_multipliers", "attention_resolutions")
 NORMS = ("batch", "layer", "instance", "none")
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "elu")
@@ -296,6 +296,8 @@ def _net(key, v):
     return None if v is None else _int(0)(v)
   if leaf == "dropout":
     return _float(0.0, 1.0, hi_open=True)(v)
+  if leaf == "dropout_layers":  # pix2pix's U-Net: the paper's decoder layers or the code's
+    return _choice("paper", "code")(v)
   if isinstance(v, bool):
     return None
   if isinstance(v, int):
@@ -361,6 +363,10 @@ RULES = {
     "data.train_split_b": _str,
     "data.test_split_b": _str,
     "data.text_encoder": _choice("gru", "multihot"),
+    # data.name='converted' (a converted checkpoint's stand-in, jaxgan/data/converted.py).
+    "data.num_classes": _int(0),
+    "data.pairing": _choice("", "paired", "unpaired"),
+    "data.channels_b": _choice(0, 1, 3),
     "diffaugment": _str,  # its policy is parsed by validate (jaxgan.augment.parse_policy)
     "checkpoint_every": _int(1),
     "keep_checkpoints": _int(1),

@@ -62,6 +62,38 @@ def test_spectral_norm_in_training_normalises_to_unit_spectral_norm(layer, shape
     np.testing.assert_allclose(np.asarray(y), np.asarray(x @ normalised), rtol=1e-4, atol=1e-5)
 
 
+def test_spectral_norm_divides_by_sigma_itself():
+  # BigGAN-PyTorch divides by sigma; its eps only floors the power iteration's norms. Dividing
+  # by sigma + eps (the former 1e-6) would leave a small weight's sigma at 0.999, not 1.
+  kernel = 1e-3 * jax.random.normal(jax.random.PRNGKey(0), (6, 4))
+  kernel = kernel / _top_singular_value(kernel) * 1e-3  # sigma(W) = 1e-3
+  layer = spectral.SpectralWeight()
+  variables = layer.init(jax.random.PRNGKey(1), kernel, update=True)
+  for _ in range(60):
+    _, updates = layer.apply(variables, kernel, update=True, mutable=["spectral"])
+    variables = {**variables, **updates}
+  normalised = layer.apply(variables, kernel, update=False)
+  assert _top_singular_value(normalised) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_sn_embed_keeps_u_on_the_class_side_as_biggan_pytorch():
+  # SNEmbedding's u0 has one entry per class: one evaluation step is v = u W / |u W|,
+  # u' = W v / |W v|, sigma = u'.W v (W the (classes, features) table), which jaxgan must
+  # reproduce from the same u for converted weights to give the reference's outputs.
+  table = np.asarray(jax.random.normal(jax.random.PRNGKey(0), (5, 7)))
+  u = np.asarray(jax.random.normal(jax.random.PRNGKey(1), (5,)))
+  embed = spectral.SNEmbed(5, 7)
+  variables = {"params": {"embedding": table}, "spectral": {"sn": {"u": u}}}
+  labels = jnp.arange(5)
+  out = np.asarray(embed.apply(variables, labels, update=False))
+  v = u @ table
+  v /= np.linalg.norm(v)
+  u_new = table @ v
+  u_new /= np.linalg.norm(u_new)
+  np.testing.assert_allclose(out, table / (u_new @ table @ v), rtol=1e-5)
+  assert embed.init(jax.random.PRNGKey(0), labels)["spectral"]["sn"]["u"].shape == (5,)
+
+
 def test_spectral_state_is_updated_in_training_and_frozen_in_eval():
   # (A normal, not orthogonal, init: an orthogonal W has equal singular values, so any u is
   # already a fixed point of the iteration.)
@@ -124,6 +156,25 @@ def test_sn_embed_normalises_the_table():
     variables = {**variables, **updates}
   table = np.asarray(embed.apply(variables, labels, update=False))
   assert _top_singular_value(table) == pytest.approx(1.0, rel=1e-3)
+
+
+def test_batch_norm_updates_the_running_variance_unbiased_as_pytorch():
+  # PyTorch's BatchNorm (and BigGAN-PyTorch's, pix2pix's) moves the running variance towards
+  # the unbiased batch variance; flax's towards the biased one (n / (n - 1) apart: 8/7 here).
+  from jaxgan.nn.basic import norm_layer  # pylint: disable=g-import-not-at-top
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 2, 2, 3)) * 2.0 + 1.0
+  expected_var = 0.9 + 0.1 * np.var(np.asarray(x).reshape(-1, 3), axis=0, ddof=1)
+  expected_mean = 0.1 * np.mean(np.asarray(x).reshape(-1, 3), axis=0)
+  plain, conditional = norm_layer("batch", True, jnp.float32), ConditionalBatchNorm()
+  for layer, args in ((plain, (x,)), (conditional, (x, None, True))):
+    variables = layer.init(jax.random.PRNGKey(1), *args)
+    y, updates = layer.apply(variables, *args, mutable=["batch_stats"])
+    stats = jax.tree_util.tree_leaves(updates["batch_stats"])  # mean, var
+    np.testing.assert_allclose(np.asarray(stats[0]), expected_mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(stats[1]), expected_var, rtol=1e-5)
+    # ...while the batch itself is normalised with the biased variance, as in PyTorch.
+    flat = np.asarray(y).reshape(-1, 3)
+    np.testing.assert_allclose(np.var(flat, axis=0), 1.0, rtol=1e-3)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,9 +299,11 @@ def test_residual_blocks_shapes_and_shortcuts():
   same = DBlock(8, downsample=False)
   variables = same.init(jax.random.PRNGKey(3), x)
   assert "shortcut" not in variables["params"]  # identity shortcut when nothing changes
-  # With the residual branch's last conv zeroed, the block is its shortcut.
+  # With the residual branch silenced (conv1 driven below zero so the ReLU passes nothing,
+  # conv2's bias zero), the block is its shortcut. (Zeroing a kernel would not do: spectral norm
+  # divides it by its sigma, 0, as BigGAN-PyTorch does.)
   params = jax.tree_util.tree_map(lambda a: a, variables["params"])
-  params["conv2"]["kernel"] = jnp.zeros_like(params["conv2"]["kernel"])
+  params["conv1"]["bias"] = jnp.full_like(params["conv1"]["bias"], -1e6)
   params["conv2"]["bias"] = jnp.zeros_like(params["conv2"]["bias"])
   out = same.apply({**variables, "params": params}, x, update=False)
   np.testing.assert_allclose(np.asarray(out), np.asarray(x), atol=1e-6)

@@ -156,6 +156,34 @@ def test_unet_shapes_and_skip_channels():
   assert params["up0"]["kernel"].shape == (4, 4, 4, 3)
 
 
+def test_unet_encoder_convs_are_bias_free_under_batch_norm():
+  # The reference code builds every down-convolution without bias when the norm is batch norm,
+  # the first one and the 1x1 bottleneck's (which have no norm) included; instance norm keeps
+  # them all. unet_256's count is the reference's (pix2pix prints 54.414 M); the two extra
+  # biases were 64 + 512 = 576 parameters more.
+  x = jnp.zeros((1, 256, 256, 3))
+  rngs = {"params": jax.random.PRNGKey(0), "dropout": jax.random.PRNGKey(1)}
+  for norm, biased in (("batch", False), ("instance", True)):
+    g = pix2pix.UNetGenerator(out_channels=3, norm=norm)
+    params = jax.eval_shape(lambda: g.init(rngs, x))["params"]  # pylint: disable=cell-var-from-loop
+    assert [("bias" in params[f"down{i}"]) for i in range(8)] == [biased] * 8, norm
+    if norm == "batch":
+      assert sum(int(np.prod(a.shape)) for a in jax.tree_util.tree_leaves(params)) == 54_413_955
+
+
+@pytest.mark.parametrize("downs, paper, code", [(8, {0, 1, 2}, {1, 2, 3}),
+                                                (7, {0, 1, 2}, {1, 2}), (5, {0, 1, 2}, set())])
+def test_unet_dropout_layers_paper_or_code(downs, paper, code):
+  # The paper: CD512 on the first three decoder layers; the reference code: on the
+  # num_downs - 5 blocks next to the innermost one (not on the innermost's up-convolution).
+  for which, expected in (("paper", paper), ("code", code)):
+    g = pix2pix.UNetGenerator(out_channels=3, dropout_layers=which)
+    assert {layer for layer in range(downs - 1) if g.has_dropout(layer, downs)} == expected
+  assert not pix2pix.UNetGenerator(out_channels=3, dropout=0.0).has_dropout(0, downs)
+  with pytest.raises(ValueError, match="dropout_layers"):
+    pix2pix.UNetGenerator(out_channels=3, dropout_layers="three").has_dropout(0, downs)
+
+
 def test_unet_skips_carry_the_input_past_a_cut_bottleneck():
   g = pix2pix.UNetGenerator(out_channels=1, base_features=2, norm="none", dropout=0.5)
   x1, x2 = _rand((1, 16, 16, 1), 1), _rand((1, 16, 16, 1), 2)
@@ -384,7 +412,7 @@ def test_build_errors_name_the_problem():
   config = ml_collections.ConfigDict(dict(
       compute_dtype="float32",
       generator=dict(base_features=4, max_multiplier=8, num_downs=0, norm="batch", dropout=0.5,
-                     dropout_layers=3, num_blocks=6),
+                     dropout_layers="paper", num_blocks=6),
       discriminator=dict(receptive_field=70, base_features=4, max_multiplier=8, norm="batch")))
   from jaxgan.data.base import DataInfo
   info = DataInfo("x", "images", (16, 16, 1), pairing="paired", shape_b=(16, 16, 3))

@@ -6,8 +6,8 @@ importing them here registers them.
 
 from __future__ import annotations
 
-from jaxgan.data import (captioned_digits, digits, digits_negative, folder,  # noqa: F401
-                         labels, mixtures, photos, prepared, stackgan_files, tfds_source,
+from jaxgan.data import (captioned_digits, converted, digits, digits_negative,  # noqa: F401
+                         folder, labels, mixtures, photos, prepared, stackgan_files, tfds_source,
                          tfds_two_domains, two_domain_folders)
 from jaxgan.data.base import DataInfo
 from jaxgan.data.digits import resize_images

@@ -2,7 +2,8 @@
 
 G: z is split into equal chunks (hierarchical latents), one for the input layer and one per
 up-block; each block's conditional BNs take [shared class embedding, its z chunk] through
-bias-free SN linear maps (gain = 1 + W_g c, bias = W_b c). Residual up-blocks, self-attention at
+bias-free SN linear maps (gain = 1 + W_g c, bias = W_b c); with shared_dim = 0 (BigGAN-PyTorch
+without --G_shared, as its CIFAR runs) a gain and bias per class instead. Residual up-blocks, self-attention at
 the configured resolutions, BN -> ReLU -> SN conv3x3 -> tanh. Spectral norm in G and D,
 orthogonal initialisation. D: SAGAN's projection discriminator with BigGAN's widths
 (jaxgan.models.sagan.SAGANDiscriminator).
@@ -46,7 +47,7 @@ class BigGANGenerator(nn.Module):
   ch: int = 96
   channel_multipliers: Sequence[int] = (16, 16, 8, 4, 2, 1)
   attention_resolutions: Sequence[int] = (64,)
-  shared_dim: int = 128  # the shared class embedding
+  shared_dim: int = 128  # the shared class embedding; 0: none, a gain and bias per class
   hierarchical: bool = True
   use_sn: bool = True
   bn_momentum: float = 0.9  # 0: store the batch statistics themselves (standing statistics)
@@ -60,10 +61,15 @@ class BigGANGenerator(nn.Module):
     widths = [self.ch * m for m in self.channel_multipliers]
     num_blocks = len(widths) - 1
     shared = None
-    if self.num_classes:
+    per_class = self.num_classes and not self.shared_dim
+    if per_class and self.hierarchical:
+      raise ValueError("hierarchical latents need the shared class embedding (shared_dim > 0)")
+    if self.num_classes and self.shared_dim:
       shared = nn.Embed(self.num_classes, self.shared_dim, embedding_init=kinit,
                         name="shared")(labels).astype(jnp.float32)
-    if self.hierarchical:
+    if per_class:  # BigGAN-PyTorch without G_shared (its CIFAR runs): BN gains per class
+      z_in, conds = z.astype(jnp.float32), [labels] * num_blocks
+    elif self.hierarchical:
       chunks = split_latents(z.astype(jnp.float32), num_blocks + 1)
       z_in, conds = chunks[0], block_conditions(chunks[1:], shared)
     else:
@@ -73,7 +79,8 @@ class BigGANGenerator(nn.Module):
                 name="input")(z_in, train)
     h = h.reshape(z.shape[0], 4, 4, widths[0])
     for i, width in enumerate(widths[1:]):
-      h = GBlock(width, upsample=True, use_sn=self.use_sn, bn_momentum=self.bn_momentum,
+      h = GBlock(width, upsample=True, num_classes=self.num_classes if per_class else 0,
+                 use_sn=self.use_sn, bn_momentum=self.bn_momentum,
                  kernel_init=kinit, dtype=self.dtype, name=f"block{i}")(h, conds[i], train)
       if h.shape[1] in self.attention_resolutions:
         h = SelfAttention(use_sn=self.use_sn, kernel_init=kinit, dtype=self.dtype,

@@ -8,7 +8,11 @@ are 4x4 stride-2 transposed convolutions (padded_conv.TransposedConv2x, the same
 flax's ConvTranspose with SAME padding). LeakyReLU(0.2) in the
 encoder, ReLU in the decoder, no normalisation on the first encoder layer or the bottleneck (a
 1x1 map, which batch norm at batch size 1 zeroes; the reference code leaves it out too), tanh
-output. The generator's noise is dropout (0.5) in the first `dropout_layers` decoder layers.
+output. As in the reference code, no encoder convolution has a bias under batch norm (those two
+without a norm included); under instance norm they all keep theirs. The generator's noise is
+dropout (0.5) on the outputs of some decoder layers, chosen by `dropout_layers`: 'paper' (the
+first three from the bottleneck, the paper's CD512 x 3) or 'code' (the reference code's: the
+num_downs - 5 layers after the bottleneck's, e.g. 3 at 256x256 and 2 at 128x128).
 
 Discriminator: the PatchGAN, a fully convolutional net whose every output logit judges one
 N x N patch of the (input, output) pair; N, its receptive field, is set by config: 1 (PixelGAN,
@@ -80,7 +84,7 @@ class UNetGenerator(nn.Module):
   num_downs: int = 0  # 0: log2(image size), down to a 1x1 bottleneck
   norm: str = "batch"
   dropout: float = 0.5
-  dropout_layers: int = 3  # the first decoder layers (from the bottleneck) with dropout
+  dropout_layers: str = "paper"  # 'paper' or 'code' (see the module's docstring)
   dtype: jnp.dtype = jnp.float32
 
   def depth(self, image_size: int) -> int:
@@ -89,6 +93,16 @@ class UNetGenerator(nn.Module):
       raise ValueError(f"a U-Net with {downs} down-samplings needs an image side divisible by "
                        f"{2**downs} (and at least 2 down-samplings), got {image_size}")
     return downs
+
+  def has_dropout(self, layer: int, downs: int) -> bool:
+    """Whether decoder layer `layer` (0: the one from the bottleneck) ends with dropout."""
+    if self.dropout <= 0:
+      return False
+    if self.dropout_layers == "paper":
+      return layer < 3
+    if self.dropout_layers == "code":
+      return 1 <= layer <= downs - 5
+    raise ValueError(f"dropout_layers must be 'paper' or 'code', got {self.dropout_layers!r}")
 
   @nn.compact
   def __call__(self, x, train: bool = True):
@@ -103,7 +117,7 @@ class UNetGenerator(nn.Module):
       if i > 0:
         h = nn.leaky_relu(h, 0.2)
       normed = 0 < i < downs - 1  # not the first layer, not the 1x1 bottleneck
-      h = Conv(features[i], 4, 2, ((1, 1), (1, 1)), use_bias=conv_bias or not normed,
+      h = Conv(features[i], 4, 2, ((1, 1), (1, 1)), use_bias=conv_bias,
                kernel_init=INIT, dtype=self.dtype, name=f"down{i}")(h)
       if normed:
         h = norm(self.norm, train, self.dtype, name=f"down{i}_norm")(h)
@@ -113,7 +127,7 @@ class UNetGenerator(nn.Module):
       h = TransposedConv2x(features[i - 1], 4, (2, 2), use_bias=conv_bias, kernel_init=INIT,
                            dtype=self.dtype, name=f"up{i}")(h)
       h = norm(self.norm, train, self.dtype, name=f"up{i}_norm")(h)
-      if layer < self.dropout_layers and self.dropout > 0:
+      if self.has_dropout(layer, downs):
         h = nn.Dropout(self.dropout, deterministic=not train)(h)
       h = jnp.concatenate([skips[i - 1], h], axis=-1)  # the skip from encoder layer i - 1
     h = nn.relu(h)

@@ -6,7 +6,8 @@ The normalisation itself is flax's BatchNorm without its own affine, over the gl
 (jit over a data-sharded mesh: BigGAN's cross-replica BN with no extra code). `momentum` is the
 running averages' decay; a generator that builds its norms with momentum 0 makes one training
 mode call store the batch statistics themselves, which is how standing statistics are gathered
-(jaxgan.train.adversarial.standing_statistics).
+(jaxgan.train.adversarial.standing_statistics). The running variance is updated with the
+unbiased batch variance, as in PyTorch (jaxgan.nn.basic.BatchNorm).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxgan.nn.basic import BatchNorm
 from jaxgan.nn.spectral import SNDense
 
 
@@ -35,7 +37,7 @@ class ConditionalBatchNorm(nn.Module):
   @nn.compact
   def __call__(self, x, cond, train: bool):
     features = x.shape[-1]
-    h = nn.BatchNorm(use_running_average=not train, use_scale=False, use_bias=False,
+    h = BatchNorm(use_running_average=not train, use_scale=False, use_bias=False,
                      momentum=self.momentum, epsilon=self.epsilon, dtype=self.dtype,
                      name="bn")(x)
     if cond is None:

@@ -16,6 +16,11 @@ vector u kept in its own collection, 'spectral' (not 'params', not 'batch_stats'
 
 u and v carry no gradient (stop_gradient): the gradient flows through W in sigma = v^T W u,
 which is the paper's treatment. The iteration runs in float32 whatever the compute dtype.
+
+As in BigGAN-PyTorch, the weight is divided by sigma itself; eps (its SN_eps) only floors the
+norms by which the power iteration's vectors are normalised, so weights converted from it
+reproduce its outputs. The projection discriminator's embedding keeps u on the class side, as
+BigGAN-PyTorch's SNEmbedding does.
 """
 
 from __future__ import annotations
@@ -40,16 +45,16 @@ def as_matrix(kernel):
   return kernel.reshape(-1, kernel.shape[-1])
 
 
-def power_iteration(w_mat, u, n_steps: int = 1):
+def power_iteration(w_mat, u, n_steps: int = 1, eps: float = EPS):
   """n_steps of the power iteration on w_mat (m, n) from u (n,) -> (u, v, sigma), no gradient
-  through u, v; sigma = v^T W u carries W's gradient."""
+  through u, v; sigma = v^T W u carries W's gradient. eps floors the vectors' norms."""
   w32 = w_mat.astype(jnp.float32)
   u = jax.lax.stop_gradient(u.astype(jnp.float32))
   w_ng = jax.lax.stop_gradient(w32)
   v = None
   for _ in range(max(n_steps, 1)):
-    v = _l2_normalize(w_ng @ u)
-    u = _l2_normalize(w_ng.T @ v)
+    v = _l2_normalize(w_ng @ u, eps)
+    u = _l2_normalize(w_ng.T @ v, eps)
   u, v = jax.lax.stop_gradient(u), jax.lax.stop_gradient(v)
   sigma = v @ (w32 @ u)
   return u, v, sigma
@@ -59,7 +64,7 @@ class SpectralWeight(nn.Module):
   """W / sigma(W) for a kernel; holds u (size: the kernel's last axis) in 'spectral'."""
 
   n_steps: int = 1
-  eps: float = 1e-6  # added to sigma, BigGAN's SN_eps
+  eps: float = EPS  # floors the power iteration's norms (BigGAN-PyTorch's SN_eps); W / sigma
 
   @nn.compact
   def __call__(self, kernel, update: bool):
@@ -69,12 +74,12 @@ class SpectralWeight(nn.Module):
         lambda: _l2_normalize(jax.random.normal(self.make_rng("params"), (w_mat.shape[1],),
                                                 jnp.float32)))
     steps = self.n_steps if update else 1
-    u, _, sigma = power_iteration(w_mat, u_var.value, steps)
+    u, _, sigma = power_iteration(w_mat, u_var.value, steps, self.eps)
     # Written back only where the caller lets this collection change (the train step does);
     # a training-mode call with 'spectral' immutable (standing statistics) leaves it as it is.
     if update and not self.is_initializing() and self.is_mutable_collection(COLLECTION):
       u_var.value = u
-    return kernel / (sigma + self.eps).astype(kernel.dtype)
+    return kernel / sigma.astype(kernel.dtype)
 
 
 def _maybe_sn(kernel, use_sn: bool, update: bool, n_steps: int):
@@ -133,7 +138,8 @@ class SNEmbed(nn.Module):
   """nn.Embed with an optionally spectrally normalised table (the projection D's embedding).
 
   The table is (num_embeddings, features) and is normalised as the (num, features) matrix,
-  like a dense layer from a one-hot label.
+  like a dense layer from a one-hot label; u has one entry per class (the power iteration runs
+  on the transposed table), where BigGAN-PyTorch's SNEmbedding keeps it, so its u0 loads as is.
   """
 
   num_embeddings: int
@@ -147,5 +153,5 @@ class SNEmbed(nn.Module):
   def __call__(self, labels, update: bool = True):
     table = self.param("embedding", self.embedding_init, (self.num_embeddings, self.features),
                        jnp.float32)
-    table = _maybe_sn(table, self.use_sn, update, self.n_steps)
+    table = _maybe_sn(table.T, self.use_sn, update, self.n_steps).T
     return jnp.take(table, labels, axis=0).astype(self.dtype)
