@@ -2,7 +2,8 @@
 
 The paper's architecture rules (strided-conv D, fractionally-strided-conv G, BN in both but G's
 output and D's input, ReLU/tanh G, LeakyReLU(0.2) D, no hidden fully connected layer, N(0, 0.02)
-init) and optimiser (Adam 2e-4, beta1 0.5), sized to train in minutes on a 2-core CPU.
+init), z of 100 drawn from U[-1, 1] as the paper's code draws it, and optimiser (Adam 2e-4,
+beta1 0.5), sized to train in minutes on a 2-core CPU.
 Departures, each measured in docs/quality.md:
 
 - batch 64 (the paper's is 128);
@@ -28,6 +29,7 @@ def paper_config():
   c.data.name = "digits"
   c.data.image_size = 32
   c.latent_dim = 100
+  c.latent.distribution = "uniform"  # DCGAN's code: np_rng.uniform(-1., 1., size=(nbatch, nz))
   c.batch_size = 64
   c.steps = 3000
   c.loss = "non_saturating"
