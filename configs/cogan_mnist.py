@@ -30,7 +30,7 @@ def get_config():
   c.data.image_size = 28
   c.data.channels = 1
   c.data.fit = "resize"
-  c.latent.distribution = "uniform"
+  c.latent.distribution = "uniform"  # the Caffe model's RandomNoise: UNIFORM in [-1, 1]
   for side in ("g", "d"):
     c.optimizer[side].weight_decay = 5e-4
   c.generator = ml_collections.ConfigDict(dict(features=(1024, 512, 256, 128)))

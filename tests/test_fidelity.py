@@ -75,11 +75,13 @@ def test_wgan_digits_is_the_reference_setup():
 # ---------------------------------------------------------------- latents
 
 # Uniform where the paper's code draws it (DCGAN's dcgan_code, CoGAN's Caffe model, CGAN's
-# paper); N(0, I) for GAN (goodfeli/adversarial's Generator default), WGAN, WGAN-GP and the rest.
-UNIFORM = ("cgan_digits", "cogan_digits", "cogan_mnist", "dcgan_celeba64", "dcgan_digits",
-           "dcgan_mnist")
+# paper); N(0, I) for GAN (goodfeli/adversarial's Generator default), WGAN, WGAN-GP and the rest,
+# and for dcgan_digits and cogan_digits, whose documented figures were measured so (their
+# docstrings name the departure).
+UNIFORM = ("cgan_digits", "cogan_mnist", "dcgan_celeba64", "dcgan_mnist")
 NORMAL = ("gan_digits", "gan_digits_paper", "gan_mnist", "gan_ring8", "gan_grid25", "wgan_digits",
-          "wgan_gp_digits", "wgan_gp_cifar10", "biggan_digits", "sagan_digits")
+          "wgan_gp_digits", "wgan_gp_cifar10", "biggan_digits", "sagan_digits", "dcgan_digits",
+          "cogan_digits")
 
 
 @pytest.mark.parametrize("name", UNIFORM + NORMAL)
@@ -169,7 +171,7 @@ def test_training_sampling_and_evaluation_draw_the_configured_latents(distributi
 
 def test_cogan_trainer_draws_the_configured_latents():
   config = config_of("cogan_digits")
-  assert config.latent.distribution == "uniform"
+  apply_overrides(config, {"latent.distribution": "uniform"})
   trainer = cogan_train.CoGANTrainer(
       config, DataInfo("digits_negative", "images", (16, 16, 1), 0, "unpaired", (16, 16, 1)))
   z, _ = trainer.latents(jax.random.PRNGKey(0), 512)
