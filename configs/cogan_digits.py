@@ -21,10 +21,7 @@ def get_config():
   c.data.image_size = 16
   c.data.channels = 1
   c.latent_dim = 100
-  # The paper's Caffe model draws z from U[-1, 1] (cogan_mnist does); the figures of
-  # docs/translation.md were measured with N(0, I), and the uniform run
-  # (--config.latent.distribution=uniform) has not been measured yet.
-  c.latent.distribution = "normal"
+  c.latent.distribution = "uniform"  # the paper's Caffe model: U[-1, 1]
   c.batch_size = 64
   c.steps = 3000
   c.loss = "non_saturating"
