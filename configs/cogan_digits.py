@@ -21,6 +21,7 @@ def get_config():
   c.data.image_size = 16
   c.data.channels = 1
   c.latent_dim = 100
+  c.latent.distribution = "uniform"  # the paper's Caffe model: U[-1, 1]
   c.batch_size = 64
   c.steps = 3000
   c.loss = "non_saturating"

@@ -22,14 +22,17 @@ OPTIMIZERS = ("adam", "rmsprop", "sgd")
 
 
 def optimizer_config(name="adam", lr=2e-4, b1=0.5, b2=0.999, eps=1e-8, decay=0.9, momentum=0.0,
-                     lr_decay="constant", decay_start=0.0, decay_every=0, decay_factor=0.5):
+                     lr_decay="constant", decay_start=0.0, decay_every=0, decay_factor=0.5,
+                     weight_decay=0.0):
   """lr_decay 'linear' holds lr for the first decay_start * steps, then decays it linearly to
   zero at the last step (CycleGAN: decay_start=0.5); 'step' multiplies it by decay_factor after
-  every decay_every updates (StackGAN: halved every 100 epochs)."""
+  every decay_every updates (StackGAN: halved every 100 epochs). weight_decay adds
+  weight_decay * w to the gradient of every weight (kernel; not biases, norms or slopes) before
+  the optimiser, as Caffe's and PyTorch's weight decay (CoGAN: 5e-4)."""
   return ml_collections.ConfigDict(dict(name=name, lr=lr, b1=b1, b2=b2, eps=eps, decay=decay,
                                         momentum=momentum, lr_decay=lr_decay,
                                         decay_start=decay_start, decay_every=decay_every,
-                                        decay_factor=decay_factor))
+                                        decay_factor=decay_factor, weight_decay=weight_decay))
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -47,6 +50,9 @@ def base_config() -> ml_collections.ConfigDict:
   # every `every`-th (0: never), n_critic otherwise; iterations 0: off.
   c.critic_boost = ml_collections.ConfigDict(dict(iterations=0, first=0, every=0))
   c.latent_dim = 100
+  # z's distribution: 'normal' N(0, I) or 'uniform' U[-1, 1] per component (GAN, CGAN, DCGAN
+  # and CoGAN draw uniform z; jaxgan.train.networks.draw_latents).
+  c.latent = ml_collections.ConfigDict(dict(distribution="normal"))
   c.conditional = False  # feed the data set's labels to G and D (CGAN)
   c.compute_dtype = "float32"  # or 'bfloat16': params and optimiser state stay float32
 
@@ -294,7 +300,7 @@ def _net(key, v):
     return _choice(*INITS)(v)
   if leaf == "truncation_cutoff":  # StyleGAN's layer cutoff; None: every layer (StyleGAN2)
     return None if v is None else _int(0)(v)
-  if leaf == "dropout":
+  if leaf in ("dropout", "input_dropout"):
     return _float(0.0, 1.0, hi_open=True)(v)
   if leaf == "dropout_layers":  # pix2pix's U-Net: the paper's decoder layers or the code's
     return _choice("paper", "code")(v)
@@ -321,6 +327,7 @@ RULES = {
     "n_critic": _int(1),
     "critic_boost.*": _int(0),
     "latent_dim": _int(1),
+    "latent.distribution": _choice("normal", "uniform"),
     "conditional": _bool,
     "compute_dtype": _choice("float32", "bfloat16"),
     "loss": _choice(*LOSSES),
@@ -343,6 +350,7 @@ RULES = {
     "optimizer.*.decay_every": _int(0),  # lr_decay 'step': the rate times decay_factor every k
     "optimizer.*.decay_factor": _float(0.0, 1.0),
     "optimizer.*.decay_start": _float(0.0, 1.0, hi_open=True),
+    "optimizer.*.weight_decay": _float(0.0),
     "ema.decay": _float(0.0, 1.0, hi_open=True),
     "ema.start": _int(0),
     "generator.**": _net,

@@ -53,13 +53,16 @@ def hinge_d(real_logits, fake_logits):
 hinge_g = wasserstein_g
 
 
-# Mao et al. 2017 (LSGAN, used by CycleGAN) with targets a=0 (fake), b=c=1 (real).
+# Mao et al. 2017 (LSGAN) with targets a=0 (fake), b=c=1 (real), as CycleGAN uses it (its
+# eq. 3 and reference code): D's objective halved, G's E[(D(G(x)) - 1)^2] with weight 1. (The
+# LSGAN paper halves G's too; alone under Adam that is the same update, but beside CycleGAN's
+# cycle loss it would halve the adversarial weight.)
 def least_squares_d(real_logits, fake_logits):
   return 0.5 * _mean(jnp.square(real_logits - 1.0)) + 0.5 * _mean(jnp.square(fake_logits))
 
 
 def least_squares_g(fake_logits):
-  return 0.5 * _mean(jnp.square(fake_logits - 1.0))
+  return _mean(jnp.square(fake_logits - 1.0))
 
 
 ADVERSARIAL_LOSSES = {

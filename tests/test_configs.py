@@ -67,6 +67,8 @@ TINY_BY_ARCHITECTURE = {
         "data.image_size": "8"},
     "dcgan": {"generator.base_features": "4", "discriminator.base_features": "4",
               "data.image_size": "8"},
+    # The paper's CoGAN nets are built for 28x28 only; narrow them instead.
+    "cogan_paper": {"generator.features": "(4, 4, 2, 2)", "discriminator.features": "(2, 2, 4)"},
     "cogan": {"generator.base_features": "4", "discriminator.base_features": "4",
               "generator.shared_layers": "1", "discriminator.shared_layers": "1",
               "data.image_size": "8"},

@@ -226,9 +226,6 @@ def test_cyclegan_cycle_and_identity_terms_and_the_halved_d_loss(cyclegan_runs):
   assert_close(gradient(before.d_params, after.d_params), d_grad)
 
 
-@pytest.mark.xfail(strict=True, reason="pending fix of issue 11: CycleGAN's G takes "
-                   "losses.least_squares_g, 0.5 E[(D(G(x)) - 1)^2], where the paper's eq. 3 and "
-                   "the reference code have E[(D(G(x)) - 1)^2] with weight 1")
 def test_cyclegan_generator_adversarial_term_is_the_papers_unhalved(cyclegan_runs):
   a, b = CYCLE_BATCH["a"][0], CYCLE_BATCH["b"][0]
   before, after, metrics = cyclegan_runs[10.0, 0.5]

@@ -113,10 +113,11 @@ def test_least_squares_by_hand():
   # 0.5 * mean(f^2)       = 0.5 * mean([4, 1]) = 1.25
   # least_squares_d = 1.75
   assert float(losses.least_squares_d(REAL, FAKE)) == pytest.approx(1.75)
-  # least_squares_g = 0.5 * mean((f - 1)^2) = 0.5 * mean([9, 0]) = 2.25
-  assert float(losses.least_squares_g(FAKE)) == pytest.approx(2.25)
-  # d/df 0.5 * mean((f-1)^2) = (f - 1) / n = [-3, 0] / 2
-  np.testing.assert_allclose(jax.grad(losses.least_squares_g)(FAKE), [-1.5, 0.0])
+  # G's term is not halved (CycleGAN's eq. 3 and code; halving it made adversarial:cycle 1:20):
+  # least_squares_g = mean((f - 1)^2) = mean([9, 0]) = 4.5
+  assert float(losses.least_squares_g(FAKE)) == pytest.approx(4.5)
+  # d/df mean((f-1)^2) = 2 (f - 1) / n = [-6, 0] / 2
+  np.testing.assert_allclose(jax.grad(losses.least_squares_g)(FAKE), [-3.0, 0.0])
 
 
 def test_adversarial_losses_table_pairs_the_right_functions():

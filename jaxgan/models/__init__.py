@@ -15,7 +15,8 @@ ARCHITECTURES = {
 # a generator per direction and one discriminator module for both domains).
 from jaxgan.models import cogan, cyclegan, pix2pix  # pylint: disable=wrong-import-position
 
-ARCHITECTURES.update(pix2pix=pix2pix.build, cyclegan=cyclegan.build, cogan=cogan.build)
+ARCHITECTURES.update(pix2pix=pix2pix.build, cyclegan=cyclegan.build, cogan=cogan.build,
+                     cogan_paper=cogan.build_paper)
 
 # Progressive and style-based papers (their G and D also take resolution/alpha; see each module).
 from jaxgan.models import progan, stylegan, stylegan2  # pylint: disable=wrong-import-position

@@ -1,7 +1,9 @@
 """CGAN (Mirza & Osindero 2014): the label is fed to both G and D.
 
 As in the paper's MNIST model, z and the one-hot label first pass through their own hidden
-layers, which are then concatenated and processed jointly (G: ReLU; D: maxout with dropout).
+layers, which are then concatenated and processed jointly (G: ReLU; D: maxout); dropout after
+every hidden layer of both (the paper: "dropout with probability of 0.5 was applied to both the
+generator and discriminator"), in training only.
 """
 
 from __future__ import annotations
@@ -24,17 +26,22 @@ class ConditionalMLPGenerator(nn.Module):
   joint_hidden: Sequence[int] = (1200,)
   act: str = "relu"
   output: str = "tanh"
+  dropout: float = 0.0
   dtype: jnp.dtype = jnp.float32
 
   @nn.compact
   def __call__(self, z, labels, train: bool = True):
-    del train
     act = activation(self.act)
-    y = jax.nn.one_hot(labels, self.num_classes, dtype=self.dtype)
-    h = jnp.concatenate([act(nn.Dense(self.z_hidden, dtype=self.dtype)(z.astype(self.dtype))),
-                         act(nn.Dense(self.label_hidden, dtype=self.dtype)(y))], axis=-1)
-    for width in self.joint_hidden:
+
+    def unit(h, width):
       h = act(nn.Dense(width, dtype=self.dtype)(h))
+      return nn.Dropout(self.dropout, deterministic=not train)(h) if self.dropout > 0 else h
+
+    y = jax.nn.one_hot(labels, self.num_classes, dtype=self.dtype)
+    h = jnp.concatenate([unit(z.astype(self.dtype), self.z_hidden),
+                         unit(y, self.label_hidden)], axis=-1)
+    for width in self.joint_hidden:
+      h = unit(h, width)
     h = nn.Dense(int(np.prod(self.out_shape)), dtype=self.dtype)(h)
     if self.output == "tanh":
       h = jnp.tanh(h)
@@ -76,7 +83,7 @@ def build(config, info):
   generator = ConditionalMLPGenerator(
       out_shape=info.shape, num_classes=info.num_classes, z_hidden=g.z_hidden,
       label_hidden=g.label_hidden, joint_hidden=tuple(g.joint_hidden), act=g.act, output=output,
-      dtype=dtype)
+      dropout=g.get("dropout", 0.0), dtype=dtype)
   discriminator = ConditionalMLPDiscriminator(
       num_classes=info.num_classes, x_hidden=d.x_hidden, label_hidden=d.label_hidden,
       joint_hidden=tuple(d.joint_hidden), maxout_pieces=d.maxout_pieces, dropout=d.dropout,

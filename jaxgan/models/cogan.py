@@ -175,3 +175,113 @@ def build(config, info):
   check_shared(g.shared_layers, generator.num_layers(), "G")
   check_shared(d.shared_layers, discriminator.num_layers(), "D")
   return generator, discriminator
+
+
+# ---------------------------------------------------------------- the paper's MNIST networks
+#
+# Facts from the paper's Caffe model (mnist.edge.cogan.train.ptt in mingyuliutw/CoGAN), for
+# 28x28 images. G: z -> dense to 4x4x1024 -> deconvolutions 3x3 stride 2 pad 1 to 7x7x512,
+# 13x13x256, 25x25x128 (each batch norm with a bias and no scale, then PReLU), all shared; each
+# domain's own 6x6 stride 1 pad 1 deconvolution to 28x28x1. D: each domain's own 5x5 convolution
+# to 20 maps, then shared: 2x2 max pool, 5x5 convolution to 50, 2x2 max pool, dense 500, PReLU,
+# dropout 0.5, one logit (the Caffe model's two-way softmax is a sigmoid of one logit). No batch
+# norm in D. Weights He-normal ("msra"), biases zero.
+
+PAPER_SIZE = 28
+HE_INIT = nn.initializers.variance_scaling(2.0, "fan_in", "normal")
+
+
+class PReLU(nn.Module):
+  """max(0, x) + a * min(0, x) with one learnt slope per channel (Caffe's default), from 0.25."""
+
+  @nn.compact
+  def __call__(self, x):
+    slope = self.param("slope", nn.initializers.constant(0.25), (x.shape[-1],), jnp.float32)
+    return jnp.where(x >= 0, x, slope.astype(x.dtype) * x)
+
+
+def _deconv(features, kernel, stride, pad, dtype, name):
+  """Caffe's Deconvolution(kernel, stride, pad): the full transposed convolution, cropped by
+  `pad` on every side (out = (in - 1) * stride + kernel - 2 * pad)."""
+  conv = nn.ConvTranspose(features, (kernel, kernel), (stride, stride), padding="VALID",
+                          kernel_init=HE_INIT, dtype=dtype, name=name)
+  return lambda h: conv(h)[:, pad:-pad, pad:-pad, :] if pad else conv(h)
+
+
+class PaperCoupledGenerator(nn.Module):
+  """z -> (image_a, image_b) at 28x28: every layer shared but each domain's output layer."""
+
+  channels: tuple[int, int]
+  features: tuple[int, ...] = (1024, 512, 256, 128)
+  bn_momentum: float = 0.9
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, z, labels=None, train: bool = True):
+    del labels
+
+    def bn_prelu(h, i):
+      h = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum, epsilon=1e-5,
+                       use_scale=False, dtype=self.dtype, name=f"shared_bn{i}")(h)
+      return PReLU(name=f"shared_prelu{i}")(h)
+
+    first, *rest = self.features
+    h = nn.Dense(4 * 4 * first, kernel_init=HE_INIT, dtype=self.dtype,
+                 name="shared_dense0")(z.astype(self.dtype))
+    h = bn_prelu(h.reshape(h.shape[0], 4, 4, first), 0)
+    for i, width in enumerate(rest, start=1):
+      h = _deconv(width, 3, 2, 1, self.dtype, f"shared_deconv{i}")(h)
+      h = bn_prelu(h, i)
+    outs = [jnp.tanh(_deconv(c, 6, 1, 1, self.dtype, f"{d}_out")(h)).astype(jnp.float32)
+            for d, c in zip("ab", self.channels)]
+    return outs[0], outs[1]
+
+
+class PaperCoupledDiscriminator(nn.Module):
+  """(x_a, x_b) -> (logits_a, logits_b) at 28x28: each domain's first convolution, the rest
+  shared (run once on both domains' maps stacked along the batch)."""
+
+  features: tuple[int, ...] = (20, 50, 500)
+  dropout: float = 0.5
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x_a, x_b, train: bool = True):
+    conv0, conv1, dense = self.features
+
+    def first(x, domain):
+      return nn.Conv(conv0, (5, 5), padding="VALID", kernel_init=HE_INIT, dtype=self.dtype,
+                     name=f"{domain}_conv0")(x.astype(self.dtype))
+
+    h = jnp.concatenate([first(x_a, "a"), first(x_b, "b")], axis=0)
+    h = nn.max_pool(h, (2, 2), (2, 2))
+    h = nn.Conv(conv1, (5, 5), padding="VALID", kernel_init=HE_INIT, dtype=self.dtype,
+                name="shared_conv1")(h)
+    h = nn.max_pool(h, (2, 2), (2, 2))
+    h = nn.Dense(dense, kernel_init=HE_INIT, dtype=self.dtype,
+                 name="shared_dense2")(h.reshape(h.shape[0], -1))
+    h = PReLU(name="shared_prelu2")(h)
+    h = nn.Dropout(self.dropout, deterministic=not train)(h)
+    logits = nn.Dense(1, kernel_init=HE_INIT, dtype=self.dtype, name="shared_logit")(h)
+    logits = logits[:, 0].astype(jnp.float32)
+    split = x_a.shape[0]
+    return logits[:split], logits[split:]
+
+
+def build_paper(config, info):
+  """The paper's MNIST G and D (architecture 'cogan_paper'); 28x28 images only."""
+  for shape in (info.shape, info.target_shape):
+    if tuple(shape[:2]) != (PAPER_SIZE, PAPER_SIZE):
+      raise ValueError(f"the paper's CoGAN networks are built for {PAPER_SIZE}x{PAPER_SIZE} "
+                       f"images (data.image_size={PAPER_SIZE}), got {shape}")
+  g, d = config.generator, config.discriminator
+  if len(g.features) != 4 or len(d.features) != 3:
+    raise ValueError("cogan_paper takes generator.features (dense, then 3 deconvolutions: 4 "
+                     f"widths) and discriminator.features (3 widths), got {tuple(g.features)} "
+                     f"and {tuple(d.features)}")
+  dtype = compute_dtype(config.compute_dtype)
+  generator = PaperCoupledGenerator((info.shape[-1], info.target_shape[-1]),
+                                    features=tuple(g.features), dtype=dtype)
+  discriminator = PaperCoupledDiscriminator(features=tuple(d.features), dropout=d.dropout,
+                                            dtype=dtype)
+  return generator, discriminator

@@ -1,7 +1,10 @@
 """GAN (Goodfellow et al. 2014): multilayer perceptrons for G and D.
 
-The paper's G mixes ReLU and sigmoid units and its D uses maxout with dropout; both are kept as
-options so the MNIST-style digits config and the 2-D mixtures share one definition.
+The paper's MNIST G is ReLU layers with a sigmoid output on [0, 1] pixels; ours are in [-1, 1]
+and its output is tanh, which is the same family (tanh(a) = 2 sigmoid(2a) - 1, the factors taken
+up by the last layer's weights). Its D is maxout layers with dropout on every layer's input
+(0.2 on the pixels, 0.5 elsewhere). Both are options here, so the digits configs and the 2-D
+mixtures share one definition.
 """
 
 from __future__ import annotations
@@ -42,13 +45,16 @@ class MLPDiscriminator(nn.Module):
   hidden: Sequence[int] = (256, 256)
   act: str = "leaky_relu"
   maxout_pieces: int = 0  # >1 uses maxout units as in the paper
-  dropout: float = 0.0
+  dropout: float = 0.0  # after every hidden layer
+  input_dropout: float = 0.0  # on D's input pixels (the paper's MNIST D: 0.2)
   dtype: jnp.dtype = jnp.float32
 
   @nn.compact
   def __call__(self, x, labels=None, train: bool = True):
     del labels
     h = x.reshape(x.shape[0], -1).astype(self.dtype)
+    if self.input_dropout > 0:
+      h = nn.Dropout(self.input_dropout, deterministic=not train)(h)
     for width in self.hidden:
       if self.maxout_pieces > 1:
         h = maxout(nn.Dense(width * self.maxout_pieces, dtype=self.dtype)(h), self.maxout_pieces)
@@ -66,6 +72,7 @@ def build(config, info):
   generator = MLPGenerator(out_shape=info.shape, hidden=tuple(g.hidden), act=g.act,
                            output=output, dtype=dtype)
   discriminator = MLPDiscriminator(hidden=tuple(d.hidden), act=d.act,
-                                   maxout_pieces=d.maxout_pieces, dropout=d.dropout, dtype=dtype)
+                                   maxout_pieces=d.maxout_pieces, dropout=d.dropout,
+                                   input_dropout=d.get("input_dropout", 0.0), dtype=dtype)
   return generator, discriminator
 

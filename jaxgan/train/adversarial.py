@@ -29,7 +29,8 @@ from jaxgan.errors import JaxganError
 from jaxgan.train import phases as phases_lib
 from jaxgan.train import terms as terms_lib
 from jaxgan.train.contract import TrainerBase
-from jaxgan.train.networks import apply_net, init_net, keep_spectral, rngs_for
+from jaxgan.train.networks import (apply_net, draw_latents, init_net, keep_spectral,
+                                   latent_distribution, rngs_for)
 from jaxgan.train.phases import Phase, accumulate_grads, apply_update, micro_batches, split_micro
 from jaxgan.train.state import TrainState, make_optimizer
 
@@ -49,10 +50,14 @@ class Networks:
   latent_dim: int
   num_classes: int  # 0: unconditional
   diffaugment: str = ""  # DiffAugment policy applied to every image D sees ('': none)
+  latent_distribution: str = "normal"  # z's: 'normal' or 'uniform' (networks.draw_latents)
+
+  def draw_z(self, key, num: int):
+    return draw_latents(key, (num, self.latent_dim), self.latent_distribution)
 
   def sample_latents(self, key, num: int):
     z_key, y_key = jax.random.split(key)
-    z = jax.random.normal(z_key, (num, self.latent_dim), jnp.float32)
+    z = self.draw_z(z_key, num)
     labels = (jax.random.randint(y_key, (num,), 0, self.num_classes, jnp.int32)
               if self.num_classes else None)
     return z, labels
@@ -118,7 +123,7 @@ class AdversarialTrainer(TrainerBase):
       raise JaxganError(f"cannot build {config.architecture} for {info.shape}: {e}") from e
     self.nets = Networks(generator, discriminator, config.latent_dim,
                          info.num_classes if config.conditional else 0,
-                         config.get("diffaugment", ""))
+                         config.get("diffaugment", ""), latent_distribution(config))
     from jaxgan.models.stylegan import StyleGeneratorBase  # pylint: disable=g-import-not-at-top
     self.style = isinstance(generator, StyleGeneratorBase)
     self.critic_updates = critic_schedule(config)
@@ -343,12 +348,12 @@ class AdversarialTrainer(TrainerBase):
     """GTermInputs.styles: (num, key) -> (ws of `num` fresh latents, synthesis), G in training
     mode (mixing regularisation, random noise), its collections read only (w_avg does not move
     here: the official path-length pass also updates it, see configs/stylegan2_digits.py)."""
-    generator, latent_dim = self.nets.generator, self.config.latent_dim
+    generator, nets = self.nets.generator, self.nets
     variables = {"params": g_params, **g_state}
 
     def styles(num, key):
       z_key, mix_key, noise_key = jax.random.split(key, 3)
-      z = jax.random.normal(z_key, (num, latent_dim), jnp.float32)
+      z = nets.draw_z(z_key, num)
       ws = generator.apply(variables, z, None, True, method="styles", rngs=rngs_for(mix_key))
       synthesis = lambda w: generator.apply(variables, w, method="synthesis",
                                             rngs=rngs_for(noise_key))
@@ -395,6 +400,9 @@ class AdversarialTrainer(TrainerBase):
     super().check_truncation(truncation)
     if truncation is None:
       return
+    if self.truncation_space == "z" and self.nets.latent_distribution != "normal":
+      raise JaxganError("--truncation resamples N(0, 1) latents (BigGAN's trick); this config "
+                        f"draws latent.distribution {self.nets.latent_distribution!r}")
     if not np.isfinite(truncation):
       raise JaxganError(f"--truncation must be finite, got {truncation}")
     if self.truncation_space == "z" and not truncation > 0:
@@ -410,7 +418,7 @@ class AdversarialTrainer(TrainerBase):
         raise ValueError(f"truncation must be > 0, got {truncation}")
       z = truncated_latents(key, (num, self.config.latent_dim), float(truncation))
     else:
-      z = jax.random.normal(key, (num, self.config.latent_dim))
+      z = self.nets.draw_z(key, num)
     if not self.nets.num_classes:
       return z, None
     if labels is None:
@@ -584,8 +592,8 @@ class AdversarialTrainer(TrainerBase):
     bands = [(name, lo, min(hi, num_ws)) for name, lo, hi in
              (("coarse", 0, 4), ("middle", 4, 8), ("fine", 8, num_ws)) if lo < num_ws]
     a_key, b_key = jax.random.split(jax.random.PRNGKey(seed))
-    z_a = jax.random.normal(a_key, (columns, self.config.latent_dim))
-    z_b = jax.random.normal(b_key, (rows, self.config.latent_dim))
+    z_a = self.nets.draw_z(a_key, columns)
+    z_b = self.nets.draw_z(b_key, rows)
     params = state.ema_params if state.ema_params is not None else state.g_params
     ws_a, ws_b = (self._mix_ws(params, state.g_state, z, psi) for z in (z_a, z_b))
     layer = jnp.arange(num_ws)[None, None, :, None]
@@ -620,8 +628,8 @@ class AdversarialTrainer(TrainerBase):
     if space not in ppl.SPACES:
       raise JaxganError(f"ppl space must be one of {ppl.SPACES}, got {space!r}")
     k0, k1, kt = jax.random.split(jax.random.PRNGKey(seed), 3)
-    z0 = jax.random.normal(k0, (num, self.config.latent_dim))
-    z1 = jax.random.normal(k1, (num, self.config.latent_dim))
+    z0 = self.nets.draw_z(k0, num)
+    z1 = self.nets.draw_z(k1, num)
     t = ppl.path_times(kt, num, sampling)
     params = state.ema_params if state.ema_params is not None else state.g_params
     size = self.config.eval.batch_size

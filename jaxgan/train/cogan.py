@@ -40,7 +40,7 @@ class CoGANTrainer(AdversarialTrainer):
       raise JaxganError("the cogan trainer is unconditional; set conditional=False")
     super().__init__(config, info)
     self.nets = CoupledNetworks(self.nets.generator, self.nets.discriminator, config.latent_dim,
-                                0)
+                                0, latent_distribution=self.nets.latent_distribution)
     if any(t.term.per_example_grads for t in self.d_terms):
       raise JaxganError("the cogan trainer takes no gradient penalties (its D scores a pair)")
 
@@ -53,7 +53,7 @@ class CoGANTrainer(AdversarialTrainer):
 
   def latents(self, key, num: int, labels=None, truncation: float | None = None):
     del labels, truncation
-    return jax.random.normal(key, (num, self.latent_dim), jnp.float32), None
+    return self.nets.draw_z(key, num), None
 
   @property
   def latent_dim(self) -> int:

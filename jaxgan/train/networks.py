@@ -11,11 +11,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import jax
+import jax.numpy as jnp
 
 # Fold-in constants: the 'noise' stream is derived from the key a network call gets, without
 # changing what that key already drives (the 'dropout' stream of existing models).
 NOISE_STREAM = 0x6E6F  # "no"
 SPECTRAL = "spectral"  # jaxgan.nn.spectral.COLLECTION: the power-iteration vectors
+
+
+LATENT_DISTRIBUTIONS = ("normal", "uniform")
+
+
+def draw_latents(key, shape, distribution: str = "normal"):
+  """G's input z: 'normal' N(0, I), or 'uniform' U[-1, 1] per component (what GAN, CGAN, DCGAN's
+  code and CoGAN draw; config key latent.distribution)."""
+  if distribution == "normal":
+    return jax.random.normal(key, shape, jnp.float32)
+  if distribution == "uniform":
+    return jax.random.uniform(key, shape, jnp.float32, -1.0, 1.0)
+  raise ValueError(f"latent distribution must be one of {LATENT_DISTRIBUTIONS}, got "
+                   f"{distribution!r}")
+
+
+def latent_distribution(config) -> str:
+  """The config's latent.distribution ('normal' for configs saved before the key existed)."""
+  latent = config.get("latent")
+  return "normal" if latent is None else latent.distribution
 
 
 def split_collections(variables):

@@ -48,7 +48,7 @@ from jaxgan.errors import JaxganError
 from jaxgan.models import stackgan as models
 from jaxgan.train import pieces
 from jaxgan.train.contract import TrainerBase, as_file_arrays
-from jaxgan.train.networks import apply_net, init_net
+from jaxgan.train.networks import apply_net, draw_latents, init_net, latent_distribution
 from jaxgan.train.phases import Phase, merge_micro, micro_batches, update_phase
 from jaxgan.train.state import TrainState, make_optimizer
 
@@ -223,7 +223,8 @@ class StackGANTrainer(TrainerBase):
   def _forward(self, g_params, g_state, extra, embedding, key, train: bool):
     """(image, stage-I image, mu, logvar, G's collections) of one generator call."""
     z_key, net_key, s1_key = jax.random.split(key, 3)
-    z = jax.random.normal(z_key, (embedding.shape[0], self.config.latent_dim), jnp.float32)
+    z = draw_latents(z_key, (embedding.shape[0], self.config.latent_dim),
+                     latent_distribution(self.config))
     if self.stage == 1:
       (image, mu, logvar), g_state = apply_net(self.generators["stage1"], g_params, g_state, z,
                                                embedding, train=train, key=net_key)

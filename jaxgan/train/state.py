@@ -52,13 +52,29 @@ def learning_rate(opt_config, total_steps: int):
 
 
 def make_optimizer(opt_config, total_steps: int) -> optax.GradientTransformation:
-  """Adam or RMSProp from an optimizer config section, at `learning_rate(...)`."""
-  lr = learning_rate(opt_config, total_steps)
+  """Adam, RMSProp or SGD from an optimizer config section, at `learning_rate(...)`, after the
+  section's weight decay (L2 on the weights, added to the gradient)."""
+  optimizer = _optimizer(opt_config, learning_rate(opt_config, total_steps))
+  weight_decay = opt_config.get("weight_decay", 0.0)
+  if not weight_decay:
+    return optimizer
+  return optax.chain(optax.add_decayed_weights(weight_decay, mask=_weights_only), optimizer)
+
+
+def _weights_only(params):
+  """True for the weights (dense and convolution kernels), False for biases, norm parameters
+  and slopes: what Caffe's decay_mult 1 covers in the CoGAN model."""
+  return jax.tree_util.tree_map_with_path(
+      lambda path, _: getattr(path[-1], "key", None) == "kernel", params)
+
+
+def _optimizer(opt_config, lr) -> optax.GradientTransformation:
   if opt_config.name == "adam":
     return optax.adam(lr, b1=opt_config.b1, b2=opt_config.b2, eps=opt_config.eps)
   if opt_config.name == "rmsprop":
-    # WGAN's RMSProp (Tieleman & Hinton): no momentum, no centring.
-    return optax.rmsprop(lr, decay=opt_config.decay, eps=opt_config.eps)
+    # WGAN's RMSProp as its reference code ran it (PyTorch's RMSprop): no momentum, no
+    # centring, eps added outside the square root, g / (sqrt(nu) + eps).
+    return optax.rmsprop(lr, decay=opt_config.decay, eps=opt_config.eps, eps_in_sqrt=False)
   if opt_config.name == "sgd":
     return optax.sgd(lr, momentum=opt_config.momentum or None)
   raise ValueError(f"unknown optimizer {opt_config.name!r}")
