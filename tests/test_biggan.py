@@ -221,7 +221,7 @@ def _power_step(kernel, u):
 
 def _sn_layers(params, collections):
   """{path: (weight, u)} of every spectrally normalised layer: 'spectral' .../sn/u beside the
-  layer's own kernel (or embedding table) in params."""
+  layer's own kernel (or transposed embedding table) in params."""
   out = {}
   for path, u in jax.tree_util.tree_flatten_with_path(collections["spectral"])[0]:
     keys = [p.key for p in path]
@@ -229,8 +229,10 @@ def _sn_layers(params, collections):
     layer = params
     for k in keys[:-2]:
       layer = layer[k]
-    out["/".join(keys[:-2])] = (np.asarray(layer.get("kernel", layer.get("embedding"))),
-                                np.asarray(u))
+    # The embedding table (classes, features) is normalised transposed: u is on the class side.
+    weight = (np.asarray(layer["kernel"]) if "kernel" in layer else
+              np.asarray(layer["embedding"]).T)
+    out["/".join(keys[:-2])] = (weight, np.asarray(u))
   return out
 
 
