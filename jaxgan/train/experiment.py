@@ -24,7 +24,7 @@ from jaxgan.train.adversarial import AdversarialTrainer
 from jaxgan.train.cogan import CoGANTrainer
 from jaxgan.train.contract import Trainer
 from jaxgan.train.cyclegan import CycleGANTrainer
-from jaxgan.train.phases import compose_step
+from jaxgan.train.phases import MAX_UNROLLED_REPEATS, ChunkedStep, compose_step
 from jaxgan.train.pix2pix import Pix2PixTrainer
 from jaxgan.train.stackgan import StackGANTrainer
 from jaxgan.train.progan import ProGANTrainer
@@ -161,9 +161,9 @@ class Experiment:
     estimate of its memory exceeds the device's (or, on the CPU, the host's available) memory.
     The compiled step is kept, so the check costs no second compilation."""
     variant = self.trainer.step_variant(self.phases, iteration)
+    step = self.step_fn(iteration)
     try:
-      compiled = self.step_fn(iteration).lower(self.abstract_state,
-                                               self.abstract_batch(iteration)).compile()
+      compiled = step.lower(self.abstract_state, self.abstract_batch(iteration)).compile()
     except Exception as e:  # pylint: disable=broad-except
       if "RESOURCE_EXHAUSTED" not in str(e) and not isinstance(e, MemoryError):
         raise
@@ -176,7 +176,10 @@ class Experiment:
           f"{available / 2**30:.1f} GiB (batch_size {self.config.batch_size}, "
           f"grad_accum_steps {self.config.grad_accum_steps}): lower batch_size or raise "
           "grad_accum_steps")
-    self._steps[variant] = compiled
+    if isinstance(step, ChunkedStep):  # the chunk is the piece lowered and compiled here
+      step.compiled_chunk = compiled
+    else:
+      self._steps[variant] = compiled
 
   def init_state(self, workdir: str | None = None):
     """The fresh train state, completed by the trainer (`complete_init`) for `workdir`."""
@@ -193,6 +196,9 @@ class Experiment:
     """The jitted step for the step after `iteration` G updates: one per distinct variant
     (critic updates, phases due), compiled on first use."""
     variant = self.trainer.step_variant(self.phases, iteration)
+    if variant not in self._steps and variant.real_batches > MAX_UNROLLED_REPEATS:
+      self._steps[variant] = ChunkedStep(self.phases, variant, self.trainer.num_keys,
+                                         self.state_sharding, self.batch_sharding, self.replicated)
     if variant not in self._steps:
       step = compose_step(self.phases, variant, self.trainer.num_keys)
       self._steps[variant] = jax.jit(
