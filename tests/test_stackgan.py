@@ -146,7 +146,8 @@ def test_shapes_at_every_stage(low, high, expected_reduce):
     downs = int(math.log2(size // 4))
     trunk = min(2 * 2 ** (downs - 1), 2 * 8)  # doubling from Nd, at most 8 Nd at 4x4
     head = dv["params"]["cond_logits"]["Conv_0"]["kernel"]
-    assert head.shape == (3, 3, trunk + 6, 2 * 8)  # image features + Nc condition at 4x4
+    # image features + Nc condition at 4x4 -> the image features' width (8 Nd at 64 and 256)
+    assert head.shape == (3, 3, trunk + 6, trunk)
     reduce = 0 if size == low else expected_reduce
     assert len([k for k in dv["params"] if k.startswith("Conv_")]) == downs + reduce
 

@@ -18,8 +18,8 @@ generalised to other resolutions.
   from Nd features down to 4x4; where that ends above 8 Nd features (the reference's 256x256
   Stage-II D) 3x3 conv + BN + LeakyReLU layers halve them back to 8 Nd. The conditioned head
   joins the condition (Nc, G's mu, spatially replicated to 4x4; the reference feeds D the
-  generator's CA mean, detached) with a 3x3 conv + BN + LeakyReLU, then a 4x4 stride-4 conv to
-  one logit; the unconditioned head (Stage-II) is the 4x4 stride-4 conv on the image features
+  generator's CA mean, detached) with a 3x3 conv + BN + LeakyReLU keeping the image features'
+  width (8 Nd at 64 and 256; 2 Nd on a 16x16 Stage-I D), then a 4x4 stride-4 conv to one logit; the unconditioned head (Stage-II) is the 4x4 stride-4 conv on the image features
   alone. Logits, not the reference's sigmoid outputs (the loss is the same BCE).
 
 Convolutions have no bias where the reference has none (its conv3x3 and the strided convs);
@@ -216,7 +216,9 @@ class StackGANDiscriminator(nn.Module):
       features //= 2
       h = Conv(features, 3, 1, PAD1, use_bias=False, kernel_init=INIT, dtype=self.dtype)(h)
       h = nn.leaky_relu(batch_norm(train, self.dtype)(h), 0.2)
-    head = ConditionedLogits(self.df_dim * 8, self.dtype, name="cond_logits")
+    # The reference's head keeps the width of the 4x4 image features (8 Nd there, after 4 or 6
+    # halvings); a 16x16 Stage-I D reaches 4x4 after two, at 2 Nd.
+    head = ConditionedLogits(features, self.dtype, name="cond_logits")
     out = {"cond": head(h, condition, train)}
     if wrong_condition is not None:
       out["wrong"] = head(h, wrong_condition, train)
