@@ -8,12 +8,12 @@ images as it then trains stable (the paper: 800k + 800k per stage; the official 
 Departures, and why:
 - 6.4k images faded + 6.4k stable per stage (4 stages, 44.8k images = 1400 steps at batch 32),
   widths fmap_base 512, fmap_max 64 (64, 64, 64, 32 channels at 4 ... 32) and latent 64, to train
-  in tens of minutes on a 2-core CPU (a 32x32 step with its gradient penalty costs about 30x a
-  16x16 dcgan_digits step; docs/quality.md);
+  in tens of minutes on a 2-core CPU (still well above dcgan_digits' CPU time: docs/quality.md);
 - the EMA of G decays 0.954 per step, not the official 0.999: the official half-life (693 steps
   of 64 images at 32x32) is 3.7% of its 1.2M-image stage, and 0.954 keeps that ratio on these
-  12.8k-image stages. With 0.999 on stages 100x shorter, the blocks a stage adds still carried
-  30-50% of their random initial weights in the EMA at its end (grey, blurred samples);
+  12.8k-image stages. (The EMA averages from step 0, so a stage's new blocks enter it at their
+  random initial weights: with 0.999 on 40k-image stages they still made 29% of it at the
+  stage's end, the 4x4 block 54%, and the samples were grey and blurred.)
 - one batch size, 32, at every resolution (`growth.batch_sizes` can shrink it per stage as the
   official code does to fit GPU memory; nothing needs that at 32x32).
 See jaxgan/train/progan.py for the trainer's departures.
