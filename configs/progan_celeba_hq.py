@@ -32,6 +32,7 @@ def get_config():
   c.generator = ml_collections.ConfigDict(dict(fmap_base=8192, fmap_max=512))
   c.discriminator = ml_collections.ConfigDict(dict(fmap_base=8192, fmap_max=512,
                                                    mbstd_group_size=16))
+  c.ema = ml_collections.ConfigDict(dict(decay=0.999, start=0))  # the official G_smoothing
   c.evals = ml_collections.ConfigDict()
   c.checkpoint_every = 5000
   c.sample_every = 1000

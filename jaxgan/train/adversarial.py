@@ -189,6 +189,11 @@ class AdversarialTrainer(TrainerBase):
     del state, stage
     return real
 
+  def d_term_inputs(self, inputs, stage):
+    """What D's penalties see (ProGAN: D as a function of images at the data's size)."""
+    del stage
+    return inputs
+
   def phases(self, constrain):
     result = self.update_phases(constrain)
     if self.config.ema.decay > 0:
@@ -236,9 +241,9 @@ class AdversarialTrainer(TrainerBase):
                                                fake_labels, fake_key, **d_kw)
       d_loss = _sum_leaves(adversarial.discriminator, real_logits, fake_logits)
       metrics = {"d_loss": d_loss, **_logit_metrics(real_logits, fake_logits)}
-      term_inputs = terms_lib.DTermInputs(
+      term_inputs = self.d_term_inputs(terms_lib.DTermInputs(
           d_fn_of(d_params, keep_spectral(updated, d_state), term_key, state), real, fake,
-          real_labels, real_logits, term_key)
+          real_labels, real_logits, term_key), stage)
       total, term_metrics = terms_lib.add_terms(d_loss, main_d_terms,
                                                 lambda t: t.term.fn(term_inputs))
       return total, (updated, {**metrics, **term_metrics})
@@ -253,8 +258,9 @@ class AdversarialTrainer(TrainerBase):
         fake, _ = fakes(state, z_key, _batch_size(real))
       real_logits, _ = nets.discriminate(d_params, d_state, real, real_labels, real_key,
                                          **self.d_kwargs(state, stage))
-      term_inputs = terms_lib.DTermInputs(d_fn_of(d_params, d_state, term_key, state), real,
-                                          fake, real_labels, real_logits, term_key)
+      term_inputs = self.d_term_inputs(terms_lib.DTermInputs(
+          d_fn_of(d_params, d_state, term_key, state), real, fake, real_labels, real_logits,
+          term_key), stage)
       total, metrics = terms_lib.add_terms(0.0, terms, lambda t: t.term.fn(term_inputs),
                                            lazy=True)
       return total, (d_state, metrics)

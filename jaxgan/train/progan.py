@@ -13,6 +13,9 @@ the stage's resolution static (names 'critic@r8', 'generator@r8', ...) and the s
 iteration i runs those of its stage plus the EMA and the growth phase. The real batch (at the
 data's size) is box-downscaled to the stage's resolution inside the step and, during a
 fade-in, blended as the official code's process_reals: lerp(upscale(downscale(x)), x, alpha).
+G and D run at the stage's resolution; D's penalties (WGAN-GP) see D as the official code runs
+it, on images at the data's size (nearest-upscaled, box-downscaled back inside D), so the
+gradient norm they hold to 1 is the same quantity at every stage (`d_term_inputs`).
 
 The batch size can shrink at high resolutions as the official minibatch_dict does
 (`growth.batch_sizes`, one per stage from 4x4 up; the pipeline reads `batch_size` images and a
@@ -165,6 +168,21 @@ class ProGANTrainer(AdversarialTrainer):
     if r > 4:  # the official process_reals: the reals fade in with the new block
       x = x + (upscale_nearest(downscale_avg(x)) - x) * (1.0 - state.extra["alpha"])
     return x
+
+  def d_term_inputs(self, inputs, stage):
+    # The official code runs D on images at the data's size at every stage (lower stages
+    # upscaled, nearest; D's first op box-downscales them back), so WGAN-GP's |grad| is taken
+    # there: at a stage of resolution r and data size N it is |grad wrt the r x r image| * r / N.
+    # Taking it at r x r instead would hold D to a Lipschitz constant N / r times too small,
+    # which every fade-in would then have to double.
+    factor = self.info.shape[0] // resolution_of(stage)
+    if factor == 1:
+      return inputs
+    d_fn = inputs.d_fn
+    return inputs._replace(
+        d_fn=lambda x, labels: d_fn(downscale_avg(x, factor), labels),
+        real=upscale_nearest(inputs.real, factor),
+        fake=None if inputs.fake is None else upscale_nearest(inputs.fake, factor))
 
   # ---------------------------------------------------------------- step
 
