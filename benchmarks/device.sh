@@ -20,7 +20,10 @@ REQUIREMENTS="ml_collections==1.1.0 grain==0.2.18 array_record==0.8.6 portpicker
 
 if [[ "${1:-}" == "--fetch-wheels" ]]; then
   mkdir -p "$WHEELS"
-  grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> .git/info/exclude
+  exclude=$(git rev-parse --git-path info/exclude)  # also right in a git worktree
+  if [[ "$WHEELS" == ".whl" ]] && ! grep -qx '/.whl/' "$exclude" 2>/dev/null; then
+    mkdir -p "$(dirname "$exclude")" && echo '/.whl/' >> "$exclude"
+  fi
   "$PYTHON" -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
     --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
     --platform manylinux_2_24_x86_64 --platform manylinux_2_17_x86_64 \

@@ -68,7 +68,7 @@ TINY = {
                                    "generator.base_features": "8",
                                    "discriminator.base_features": "8"}),
     "biggan128": ("biggan_imagenet128", {
-        "grad_accum_steps": "1", "data.image_size": "16", "latent_dim": "8",
+        "grad_accum_steps": "1", "data.image_size": "16", "latent_dim": "9",
         "generator.ch": "2", "generator.channel_multipliers": "(4, 4, 4)",
         "generator.attention_resolutions": "(8,)", "generator.shared_dim": "4",
         "discriminator.ch": "2", "discriminator.channel_multipliers": "(4, 4, 4)",

@@ -80,12 +80,14 @@ def load(name: str, overrides: dict[str, str]):
   data = config.data
   if data.name in ("ring8", "grid25"):
     description = f"embedded {data.name}"
-  elif data.name == "digits":
-    description = (f"embedded digits at {data.image_size}x{data.image_size}x{data.channels}")
+  elif data.name in ("digits", "captioned_digits"):
+    description = (f"embedded {data.name} at {data.image_size}x{data.image_size}x"
+                   f"{data.channels}")
   elif config.trainer in ("pix2pix", "cyclegan", "cogan"):
     stand_in = translation_stand_in(config)
     apply_overrides(config, stand_in)
     applied.update(stand_in)
+    config.evals = type(config.evals)()  # evaluators of the real data set: none on a stand-in
     kind = ("side-by-side A|B" if stand_in["data.layout"] == "side_by_side" else
             "trainA/trainB")
     description = (f"stand-in: a {kind} folder of crops of the two bundled photos at "
@@ -94,6 +96,7 @@ def load(name: str, overrides: dict[str, str]):
   else:
     original = data.name
     apply_overrides(config, {"data.name": "digits"})
+    config.evals = type(config.evals)()  # evaluators of the real data set: none on a stand-in
     applied["data.name"] = "digits"
     description = (f"stand-in: embedded digits resized to {data.image_size}x{data.image_size}x"
                    f"{data.channels} (the config's {original} is not read)")

@@ -23,12 +23,12 @@ def restore_cache_setting():
   compilation_cache.compilation_cache.reset_cache()
 
 
-def test_resolve_settings(monkeypatch, tmp_path):
+def test_resolve_settings(monkeypatch, tmp_path, restore_cache_setting):
   assert compilation_cache.resolve("off") is None
   monkeypatch.setenv(compilation_cache.ENV, str(tmp_path / "env"))
   assert compilation_cache.resolve("auto") == str(tmp_path / "env")
   monkeypatch.delenv(compilation_cache.ENV)
-  monkeypatch.setattr(jax.config, "jax_compilation_cache_dir", None, raising=False)
+  jax.config.update("jax_compilation_cache_dir", None)
   assert compilation_cache.resolve("auto") == compilation_cache.default_dir()
   assert compilation_cache.resolve(str(tmp_path / "x")) == str(tmp_path / "x")
 
