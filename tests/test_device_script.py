@@ -22,7 +22,7 @@ def run_device_script(out, *args):
   env = dict(os.environ, PYTHON=sys.executable, JAXGAN_WHEELS=str(out.parent / "no_wheels"))
   proc = subprocess.run(
       ["bash", os.path.join(REPO, "benchmarks", "device.sh"), "--tiny", "--out", str(out),
-       *args], capture_output=True, text=True, env=env, timeout=1800)
+       *args], capture_output=True, text=True, env=env, timeout=3600)
   assert proc.returncode == 0, proc.stderr[-3000:]
   with open(out) as f:
     return json.load(f)
