@@ -7,7 +7,7 @@ at a small batch (ImageNet is not needed: the step is lowered from abstract shap
 one train step on this machine's backend and prints XLA's memory analysis as one JSON line.
 
   .venv/bin/python benchmarks/ortho_memory.py [--batch-size 4] [--grad-accum-steps 2]
-      [--n-critic 1] [--no-ortho]
+      [--n-critic 1] [--no-ortho] [--remat] [--compute-dtype bfloat16]
 """
 
 from __future__ import annotations
@@ -39,11 +39,16 @@ def main(argv=None):
   parser.add_argument("--grad-accum-steps", type=int, default=2)
   parser.add_argument("--n-critic", type=int, default=1)
   parser.add_argument("--no-ortho", action="store_true", help="orthogonal regulariser off")
+  parser.add_argument("--remat", action="store_true",
+                      help="config.remat: jax.checkpoint per residual block of G and D")
+  parser.add_argument("--compute-dtype", default="float32", choices=["float32", "bfloat16"])
   args = parser.parse_args(argv)
   overrides = {"batch_size": str(args.batch_size),
                "grad_accum_steps": str(args.grad_accum_steps), "n_critic": str(args.n_critic)}
   if args.no_ortho:
     overrides["g_terms.ortho_reg.weight"] = "0.0"
+  overrides["remat"] = str(args.remat).lower()
+  overrides["compute_dtype"] = args.compute_dtype
   config = apply_overrides(
       load_config_file(os.path.join(REPO, "configs", "biggan_imagenet128.py")), overrides)
   trainer = adversarial.AdversarialTrainer(config, IMAGENET128)

@@ -80,12 +80,14 @@ def load(name: str, overrides: dict[str, str]):
   data = config.data
   if data.name in ("ring8", "grid25"):
     description = f"embedded {data.name}"
-  elif data.name == "digits":
-    description = (f"embedded digits at {data.image_size}x{data.image_size}x{data.channels}")
+  elif data.name in ("digits", "captioned_digits"):
+    description = (f"embedded {data.name} at {data.image_size}x{data.image_size}x"
+                   f"{data.channels}")
   elif config.trainer in ("pix2pix", "cyclegan", "cogan"):
     stand_in = translation_stand_in(config)
     apply_overrides(config, stand_in)
     applied.update(stand_in)
+    config.evals = type(config.evals)()  # evaluators of the real data set: none on a stand-in
     kind = ("side-by-side A|B" if stand_in["data.layout"] == "side_by_side" else
             "trainA/trainB")
     description = (f"stand-in: a {kind} folder of crops of the two bundled photos at "
@@ -94,6 +96,7 @@ def load(name: str, overrides: dict[str, str]):
   else:
     original = data.name
     apply_overrides(config, {"data.name": "digits"})
+    config.evals = type(config.evals)()  # evaluators of the real data set: none on a stand-in
     applied["data.name"] = "digits"
     description = (f"stand-in: embedded digits resized to {data.image_size}x{data.image_size}x"
                    f"{data.channels} (the config's {original} is not read)")
@@ -220,6 +223,32 @@ def summarize(times, cpu_times, batch_size, n_critic) -> dict:
       "images_per_s": round(batch_size / step_time, 2),
       "real_images_per_s": round(batch_size * n_critic / step_time, 2),
   }
+
+
+def compile_only(name, overrides) -> dict:
+  """Lowers and compiles the timed step from the engine's abstract state and batch (nothing is
+  initialised or run), as the training loop's ahead-of-time memory check does."""
+  style = STYLE_OVERRIDES.get(os.path.basename(name).removesuffix(".py"), {})
+  config, applied, data = load(name, {**style, **overrides})
+  t = time.perf_counter()
+  experiment = Experiment(config)
+  iteration = timed_iteration(experiment)
+  state, batch = experiment.abstract_state, experiment.abstract_batch(iteration)
+  setup_s = time.perf_counter() - t
+  t, c = time.perf_counter(), time.process_time()
+  lowered = experiment.step_fn(iteration).lower(state, batch)
+  lower_s, lower_cpu_s = time.perf_counter() - t, time.process_time() - c
+  t, c = time.perf_counter(), time.process_time()
+  lowered.compile()
+  compile_s, compile_cpu_s = time.perf_counter() - t, time.process_time() - c
+  return {"config": name, "framework": "jaxgan", "mode": "compile_only", "data": data,
+          "config_overrides": applied, "batch_size": config.batch_size,
+          "n_critic": config.n_critic, "grad_accum_steps": config.grad_accum_steps,
+          "image_or_point_shape": list(experiment.info.shape), "timed_iteration": iteration,
+          "param_counts": param_counts(experiment), "setup_s": round(setup_s, 3),
+          "lower_s": round(lower_s, 3), "lower_cpu_s": round(lower_cpu_s, 3),
+          "compile_s": round(compile_s, 3), "compile_cpu_s": round(compile_cpu_s, 3),
+          "load_avg_1m": round(os.getloadavg()[0], 2), **ENV}
 
 
 class Bench:
@@ -417,6 +446,9 @@ def main(argv=None):
                       "channels_last (NHWC, jaxgan's layout)")
   parser.add_argument("--compare-min-time", type=float, default=6.0,
                       help="--min-time of each interleaved comparison run")
+  parser.add_argument("--compile-only", action="store_true",
+                      help="only lower and compile each config's step from abstract shapes "
+                      "(no initialisation, no steps run, no PyTorch)")
   args, rest = parser.parse_known_args(argv)
   overrides = {}
   for item in rest:
@@ -425,7 +457,7 @@ def main(argv=None):
     key, value = item[len("--config."):].split("=", 1)
     overrides[key] = value
   names = [n for n in args.configs.split(",") if n]
-  use_torch = args.torch
+  use_torch = False if args.compile_only else args.torch
   if use_torch is None:
     use_torch = torch_available() and TORCH_CONFIG in names
   if use_torch and TORCH_CONFIG not in names:
@@ -444,6 +476,9 @@ def main(argv=None):
       f"load {os.getloadavg()[0]:.2f}")
   for name in names:
     log(f"[{name}] building and compiling")
+    if args.compile_only:
+      emit(compile_only(name, overrides))
+      continue
     bench = Bench(name, overrides, args)
     log(f"[{name}] compile {bench.compile_s:.1f}s, first run {bench.first_run_s:.2f}s; timing")
     emit(bench.record(bench.measure()))

@@ -33,9 +33,7 @@ import argparse
 import json
 import math
 import os
-import statistics
 import sys
-import time
 
 import torch
 from torch import nn
@@ -43,6 +41,9 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+import torch_timing  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def _num_blocks(image_size: int) -> int:
@@ -109,12 +110,7 @@ def init_weights(module):
     nn.init.zeros_(module.bias)
 
 
-def default_threads() -> int:
-  """os.cpu_count(), or the CPUs this process may run on where that is fewer (taskset)."""
-  try:
-    return min(os.cpu_count(), len(os.sched_getaffinity(0)))
-  except AttributeError:
-    return os.cpu_count()
+default_threads = torch_timing.default_threads
 
 
 def count_params(module) -> int:
@@ -141,9 +137,13 @@ def check_supported(config):
   for key in ("n_critic", "grad_accum_steps"):
     if config[key] != 1:
       problems.append(f"{key}={config[key]} (needs 1)")
-  for key in ("gradient_penalty", "r1_gamma", "drift", "clip_value"):
-    if config[key]:
-      problems.append(f"{key}={config[key]} (needs 0)")
+  if config.clip_value:
+    problems.append(f"clip_value={config.clip_value} (needs 0)")
+  for side in ("d_terms", "g_terms"):
+    active = [name for name, term in config[side].items() if term.get("weight", 0)]
+    if active:
+      problems.append(f"{side} {', '.join(active)} (needs none)")
+
   if config.ema.decay:
     problems.append("ema.decay > 0")
   if config.conditional:
@@ -159,12 +159,14 @@ def check_supported(config):
                      + ", ".join(problems))
 
 
-def build(config, channels_last=False):
+def build(config, channels_last=False, device="cpu"):
   size, channels = config.data.image_size, config.data.channels
   g = Generator(config.latent_dim, size, channels, config.generator.base_features, channels_last)
   d = Discriminator(size, channels, config.discriminator.base_features)
   g.apply(init_weights)
   d.apply(init_weights)
+  g.to(device)
+  d.to(device)
   if channels_last:
     g.to(memory_format=torch.channels_last)
     d.to(memory_format=torch.channels_last)
@@ -175,27 +177,38 @@ def build(config, channels_last=False):
   return g, d, adam(g.parameters(), config.optimizer.g), adam(d.parameters(), config.optimizer.d)
 
 
-def make_step(config, g, d, g_opt, d_opt):
+def make_step(config, g, d, g_opt, d_opt, device=torch.device("cpu"), setting=None):
+  """One training step; with `setting` (torch_timing.parse_setting) the forward passes run
+  under its autocast and g, d are the (possibly compiled) modules to call."""
   batch_size, latent_dim = config.batch_size, config.latent_dim
   d_params = list(d.parameters())
+  amp = lambda: torch_timing.autocast(device, setting or {"bf16": False})
+  uniform = config.latent.distribution == "uniform"
+
+  def latents():  # the config's z: N(0, I) or U[-1, 1] (jaxgan.train.networks.draw_latents)
+    if uniform:
+      return torch.rand(batch_size, latent_dim, device=device) * 2 - 1
+    return torch.randn(batch_size, latent_dim, device=device)
 
   def step(real):
     # D update.
-    z = torch.randn(batch_size, latent_dim)
-    with torch.no_grad():
+    z = latents()
+    with torch.no_grad(), amp():
       fake = g(z)
     d_opt.zero_grad(set_to_none=True)
-    real_logits = d(real)
-    fake_logits = d(fake)
-    d_loss = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+    with amp():
+      real_logits = d(real).float()
+      fake_logits = d(fake).float()
+      d_loss = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
     d_loss.backward()
     d_opt.step()
     # G update: gradients into G only.
     for p in d_params:
       p.requires_grad_(False)
-    z = torch.randn(batch_size, latent_dim)
+    z = latents()
     g_opt.zero_grad(set_to_none=True)
-    g_loss = F.softplus(-d(g(z))).mean()
+    with amp():
+      g_loss = F.softplus(-d(g(z)).float()).mean()
     g_loss.backward()
     g_opt.step()
     for p in d_params:
@@ -205,67 +218,60 @@ def make_step(config, g, d, g_opt, d_opt):
   return step
 
 
-def run(config, steps=None, warmup=3, min_steps=5, min_time=10.0, max_time=60.0,
-        expected_counts=None, threads=None, channels_last=False):
-  """Builds, checks and times the PyTorch DCGAN step; returns the result dict."""
+def prepare(config, expected_counts=None, threads=None, channels_last=False, device="cpu",
+            setting=None):
+  """Builds and checks the PyTorch DCGAN; returns (step() on one fixed real batch, the torch
+  device, a description). setting: a torch_timing setting string ('fp32',
+  'bf16+channels_last+compile', ...); channels_last=True adds channels_last to it."""
   check_supported(config)
+  setting = torch_timing.parse_setting((setting or "fp32") +
+                                       (",channels_last" if channels_last else ""))
+  channels_last = setting["channels_last"]
   threads = threads or default_threads()
   torch.set_num_threads(threads)
   torch.manual_seed(config.seed)
-  g, d, g_opt, d_opt = build(config, channels_last)
+  dev = torch_timing.prepare_device(device)
+  g, d, g_opt, d_opt = build(config, channels_last, dev)
   g.train()
   d.train()
   counts = {"generator": count_params(g), "discriminator": count_params(d)}
   if expected_counts is not None:
     assert counts == expected_counts, (
         f"parameter counts differ: torch {counts}, jaxgan {expected_counts}")
-  step = make_step(config, g, d, g_opt, d_opt)
+  notes = []
+  step = make_step(config, torch_timing.maybe_compile(g, setting, notes),
+                   torch_timing.maybe_compile(d, setting, notes), g_opt, d_opt, dev, setting)
   size, channels = config.data.image_size, config.data.channels
   # One real batch, made once and reused (data loading is not measured).
-  real = torch.rand(config.batch_size, channels, size, size) * 2 - 1
+  real = torch.rand(config.batch_size, channels, size, size, device=dev) * 2 - 1
   if channels_last:
     real = real.contiguous(memory_format=torch.channels_last)
-
-  t = time.perf_counter()
-  step(real)
-  first = time.perf_counter() - t
-  for _ in range(warmup):
-    step(real)
-  times, cpu_times, start = [], [], time.perf_counter()
-  while True:
-    t, c = time.perf_counter(), time.process_time()
-    d_loss, g_loss = step(real)
-    times.append(time.perf_counter() - t)
-    cpu_times.append(time.process_time() - c)
-    elapsed = time.perf_counter() - start
-    if steps:
-      if len(times) >= steps:
-        break
-    elif (len(times) >= min_steps and elapsed >= min_time) or (elapsed >= max_time and
-                                                                len(times) >= 2):
-      break
-  assert math.isfinite(float(d_loss)) and math.isfinite(float(g_loss))
-  step_time = statistics.median(times)
-  return {
+  meta = {
       "framework": "pytorch",
       "torch": torch.__version__,
       "threads": threads,
       "memory_format": "channels_last" if channels_last else "nchw",
+      "setting": setting["name"],
+      "notes": notes,
       "batch_size": config.batch_size,
+      "n_critic": config.n_critic,
       "latent_dim": config.latent_dim,
       "image_shape": [size, size, channels],
       "param_counts": counts,
       "param_counts_jaxgan": expected_counts,
-      "first_step_s": round(first, 4),
-      "warmup_steps": warmup,
-      "steps": len(times),
-      "step_time_s": round(step_time, 6),
-      "step_time_mean_s": round(statistics.fmean(times), 6),
-      "step_time_min_s": round(min(times), 6),
-      "cpu_time_per_step_s": round(statistics.median(cpu_times), 6),
-      "images_per_s": round(config.batch_size / step_time, 2),
-      "real_images_per_s": round(config.batch_size * config.n_critic / step_time, 2),
   }
+  return (lambda: step(real)), dev, meta
+
+
+def run(config, steps=None, warmup=3, min_steps=5, min_time=10.0, max_time=60.0,
+        expected_counts=None, threads=None, channels_last=False, device="cpu", setting=None):
+  """Builds, checks and times the PyTorch DCGAN step; returns the result dict."""
+  step, dev, meta = prepare(config, expected_counts, threads, channels_last, device, setting)
+  first, times, cpu_times, (d_loss, g_loss) = torch_timing.time_step(
+      step, dev, steps, warmup, min_steps, min_time, max_time)
+  assert math.isfinite(float(d_loss)) and math.isfinite(float(g_loss))
+  return {**meta, **torch_timing.summary(first, times, cpu_times, config.batch_size,
+                                         config.n_critic, dev, warmup)}
 
 
 def main(argv=None):
@@ -282,6 +288,10 @@ def main(argv=None):
   parser.add_argument("--channels-last", action="store_true",
                       help="NHWC memory layout (torch.channels_last) for G, D and the batch, "
                       "jaxgan's layout; the default is PyTorch's usual NCHW")
+  parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+  parser.add_argument("--setting", default="fp32",
+                      help="fp32 or bf16, with +channels_last and/or +compile "
+                      "(benchmarks/torch_timing.py)")
   parser.add_argument("--no-check", action="store_true",
                       help="skip the parameter-count check against jaxgan (no jax import)")
   args, rest = parser.parse_known_args(argv)
@@ -298,7 +308,7 @@ def main(argv=None):
     from throughput import jaxgan_param_counts  # pylint: disable=g-import-not-at-top
     expected = jaxgan_param_counts(config)
   result = run(config, args.steps, args.warmup, args.min_steps, args.min_time, args.max_time,
-               expected, args.threads, args.channels_last)
+               expected, args.threads, args.channels_last, args.device, args.setting)
   result["config"] = os.path.splitext(os.path.basename(args.config))[0]
   result["config_overrides"] = overrides
   print(json.dumps(result), flush=True)

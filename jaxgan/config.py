@@ -121,6 +121,13 @@ def base_config() -> ml_collections.ConfigDict:
   # Convolution implementation (jaxgan.nn.backend): 'auto' uses the CPU workarounds on the
   # CPU only; 'xla' or 'cpu_workarounds' force one.
   c.conv_impl = "auto"
+  # jax.checkpoint per residual block (BigGAN/SAGAN G and D, StyleGAN2's synthesis layers):
+  # activations recomputed in the backward pass instead of stored, for larger batches per
+  # device at about one more forward pass. Other architectures refuse it.
+  c.remat = False
+  # JAX's persistent compilation cache for training runs: 'auto' ($JAXGAN_XLA_CACHE, else
+  # ~/.cache/jaxgan/xla), 'off', or a folder. A second start of the same step skips XLA.
+  c.compilation_cache = "auto"
   # Fine-tuning: start from the weights of checkpoint STEP (default the latest) of another run,
   # 'WORKDIR[:STEP]' (jaxgan.train.init_from); '' starts from the seed's initialisation.
   c.init_from = ""
@@ -398,6 +405,8 @@ RULES = {
     "distributed.process_id": _int(-1),
     "shard_params": _bool,
     "conv_impl": _choice("auto", "xla", "cpu_workarounds"),
+    "remat": _bool,  # refused by validate for architectures without residual blocks to wrap
+    "compilation_cache": _str,  # 'auto', 'off' or a folder (jaxgan.train.compilation_cache)
     "init_from": _init_from,  # the donor's files are checked when a run starts
     # Trainer-specific keys (pix2pix, CycleGAN).
     "augment.load_size": _int(0),
@@ -418,6 +427,10 @@ RULES = {
     "condition_dim": _int(1),
     "kl_weight": _float(0.0),
 }
+
+
+# The architectures whose blocks config.remat wraps in jax.checkpoint.
+REMAT_ARCHITECTURES = ("biggan", "sagan", "stylegan2")
 
 
 def rule_for(key: str):
@@ -474,6 +487,9 @@ def validate(config, num_devices: int, num_processes: int = 1):
       raise JaxganError(f"diffaugment: {e}") from None
     need(config.trainer == "adversarial",
          f"diffaugment is an option of the adversarial trainer, not of {config.trainer!r}")
+  need(not config.get("remat", False) or config.architecture in REMAT_ARCHITECTURES,
+       f"remat wraps the residual blocks of {', '.join(REMAT_ARCHITECTURES)}; architecture "
+       f"{config.architecture!r} has none (set remat=False)")
   b, k = config.batch_size, config.grad_accum_steps
   need(b % k == 0, f"batch_size {b} is not divisible by grad_accum_steps {k}")
   need((b // k) % num_devices == 0,

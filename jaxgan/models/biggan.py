@@ -36,7 +36,7 @@ from jaxgan.nn.attention import SelfAttention
 from jaxgan.nn.basic import compute_dtype
 from jaxgan.nn.conditioning import block_conditions, split_latents
 from jaxgan.nn.normalization import ConditionalBatchNorm
-from jaxgan.nn.resblocks import GBlock
+from jaxgan.nn.resblocks import GBlock, rematerialized
 from jaxgan.nn.spectral import SNConv, SNDense
 
 
@@ -52,11 +52,13 @@ class BigGANGenerator(nn.Module):
   use_sn: bool = True
   bn_momentum: float = 0.9  # 0: store the batch statistics themselves (standing statistics)
   weight_init: str = "orthogonal"
+  remat: bool = False  # jax.checkpoint per residual block (config.remat)
   dtype: jnp.dtype = jnp.float32
 
   @nn.compact
   def __call__(self, z, labels=None, train: bool = True):
     check_multipliers(self.channel_multipliers, self.image_size, "generator")
+    block = rematerialized(GBlock, self.remat)
     kinit = INITS[self.weight_init]
     widths = [self.ch * m for m in self.channel_multipliers]
     num_blocks = len(widths) - 1
@@ -79,7 +81,7 @@ class BigGANGenerator(nn.Module):
                 name="input")(z_in, train)
     h = h.reshape(z.shape[0], 4, 4, widths[0])
     for i, width in enumerate(widths[1:]):
-      h = GBlock(width, upsample=True, num_classes=self.num_classes if per_class else 0,
+      h = block(width, upsample=True, num_classes=self.num_classes if per_class else 0,
                  use_sn=self.use_sn, bn_momentum=self.bn_momentum,
                  kernel_init=kinit, dtype=self.dtype, name=f"block{i}")(h, conds[i], train)
       if h.shape[1] in self.attention_resolutions:
@@ -101,9 +103,10 @@ def build(config, info):
       image_size=size, channels=channels, num_classes=num_classes, ch=g.ch,
       channel_multipliers=tuple(g.channel_multipliers),
       attention_resolutions=tuple(g.attention_resolutions), shared_dim=g.shared_dim,
-      hierarchical=g.hierarchical, use_sn=g.spectral_norm, weight_init=g.init, dtype=dtype)
+      hierarchical=g.hierarchical, use_sn=g.spectral_norm, weight_init=g.init,
+      remat=config.get("remat", False), dtype=dtype)
   discriminator = SAGANDiscriminator(
       num_classes=num_classes, ch=d.ch, channel_multipliers=tuple(d.channel_multipliers),
       downsample=tuple(d.downsample), attention_resolutions=tuple(d.attention_resolutions),
-      use_sn=d.spectral_norm, weight_init=d.init, dtype=dtype)
+      use_sn=d.spectral_norm, weight_init=d.init, remat=config.get("remat", False), dtype=dtype)
   return generator, discriminator

@@ -26,7 +26,7 @@ from jaxgan.nn.attention import SelfAttention
 from jaxgan.nn.basic import compute_dtype
 from jaxgan.nn.conditioning import ProjectionHead
 from jaxgan.nn.normalization import ConditionalBatchNorm
-from jaxgan.nn.resblocks import DBlock, GBlock
+from jaxgan.nn.resblocks import DBlock, GBlock, rematerialized
 from jaxgan.nn.spectral import SNConv, SNDense
 
 INITS = {
@@ -60,6 +60,7 @@ class SAGANGenerator(nn.Module):
   use_sn: bool = True
   bn_momentum: float = 0.9  # 0: store the batch statistics themselves (standing statistics)
   weight_init: str = "glorot"
+  remat: bool = False  # jax.checkpoint per residual block (config.remat)
   dtype: jnp.dtype = jnp.float32
 
   @nn.compact
@@ -67,12 +68,13 @@ class SAGANGenerator(nn.Module):
     check_multipliers(self.channel_multipliers, self.image_size, "generator")
     kinit = INITS[self.weight_init]
     cond = labels if self.num_classes else None
+    block = rematerialized(GBlock, self.remat)
     widths = [self.ch * m for m in self.channel_multipliers]
     h = SNDense(4 * 4 * widths[0], use_sn=self.use_sn, kernel_init=kinit, dtype=self.dtype,
                 name="input")(z.astype(self.dtype), train)
     h = h.reshape(z.shape[0], 4, 4, widths[0])
     for i, width in enumerate(widths[1:]):
-      h = GBlock(width, upsample=True, num_classes=self.num_classes, use_sn=self.use_sn,
+      h = block(width, upsample=True, num_classes=self.num_classes, use_sn=self.use_sn,
                  bn_momentum=self.bn_momentum, kernel_init=kinit, dtype=self.dtype,
                  name=f"block{i}")(h, cond, train)
       if h.shape[1] in self.attention_resolutions:
@@ -95,11 +97,13 @@ class SAGANDiscriminator(nn.Module):
   attention_resolutions: Sequence[int] = (32,)
   use_sn: bool = True
   weight_init: str = "glorot"
+  remat: bool = False  # jax.checkpoint per residual block (config.remat)
   dtype: jnp.dtype = jnp.float32
 
   @nn.compact
   def __call__(self, x, labels=None, train: bool = True):
     kinit = INITS[self.weight_init]
+    block = rematerialized(DBlock, self.remat)
     blocks = len(self.channel_multipliers)
     downsample = tuple(self.downsample) or (True,) * (blocks - 1) + (False,)
     if len(downsample) != blocks:
@@ -112,7 +116,7 @@ class SAGANDiscriminator(nn.Module):
         attend_after[i] = size
     h = x.astype(self.dtype)
     for i, (m, down) in enumerate(zip(self.channel_multipliers, downsample)):
-      h = DBlock(self.ch * m, downsample=down, preactivation=i > 0, use_sn=self.use_sn,
+      h = block(self.ch * m, downsample=down, preactivation=i > 0, use_sn=self.use_sn,
                  kernel_init=kinit, dtype=self.dtype, name=f"block{i}")(h, train)
       if i in attend_after:
         h = SelfAttention(use_sn=self.use_sn, kernel_init=kinit, dtype=self.dtype,
@@ -131,9 +135,9 @@ def build(config, info):
       image_size=size, channels=channels, num_classes=num_classes, ch=g.ch,
       channel_multipliers=tuple(g.channel_multipliers),
       attention_resolutions=tuple(g.attention_resolutions), use_sn=g.spectral_norm,
-      weight_init=g.init, dtype=dtype)
+      weight_init=g.init, remat=config.get("remat", False), dtype=dtype)
   discriminator = SAGANDiscriminator(
       num_classes=num_classes, ch=d.ch, channel_multipliers=tuple(d.channel_multipliers),
       downsample=tuple(d.downsample), attention_resolutions=tuple(d.attention_resolutions),
-      use_sn=d.spectral_norm, weight_init=d.init, dtype=dtype)
+      use_sn=d.spectral_norm, weight_init=d.init, remat=config.get("remat", False), dtype=dtype)
   return generator, discriminator

@@ -44,6 +44,7 @@ from jaxgan.models.stylegan import StyleGeneratorBase
 from jaxgan.nn.basic import compute_dtype
 from jaxgan.nn.equalized import EqualizedConv, EqualizedDense
 from jaxgan.nn.fir import RESAMPLE_STYLEGAN2, downsample2d, upfirdn2d, upsample2d
+from jaxgan.nn.resblocks import rematerialized
 from jaxgan.nn.style import ModulatedConv, NoiseInjection, minibatch_stddev
 
 SQRT2 = math.sqrt(2.0)
@@ -55,6 +56,7 @@ def act(x):
 
 
 class SynthesisLayer(nn.Module):
+  STATIC_ARGNUM = 3  # __call__(self, x, w, noise_mode): the mode is a string (config.remat)
   features: int
   up: int = 1
   impl: str = "auto"
@@ -98,6 +100,7 @@ class StyleGAN2Generator(StyleGeneratorBase):
   fmap_max: int = 512
   fmap_decay: float = 1.0
   modconv_impl: str = "auto"
+  remat: bool = False  # jax.checkpoint per synthesis layer (config.remat)
 
   act_gain_after = True
 
@@ -106,8 +109,9 @@ class StyleGAN2Generator(StyleGeneratorBase):
     nf = lambda s: num_features(s, self.fmap_base, self.fmap_max, self.fmap_decay)
     self.const = self.param("const", nn.initializers.normal(1.0), (4, 4, nf(1)), jnp.float32)
     kw = dict(impl=self.modconv_impl, dtype=self.dtype)
-    self.conv0 = {str(2**k): SynthesisLayer(nf(k - 1), up=2, **kw) for k in range(3, top + 1)}
-    self.conv1 = {str(2**k): SynthesisLayer(nf(k - 1), **kw) for k in range(2, top + 1)}
+    layer = rematerialized(SynthesisLayer, self.remat)
+    self.conv0 = {str(2**k): layer(nf(k - 1), up=2, **kw) for k in range(3, top + 1)}
+    self.conv1 = {str(2**k): layer(nf(k - 1), **kw) for k in range(2, top + 1)}
     self.to_rgb = {str(2**k): ToRGB(self.channels, **kw) for k in range(2, top + 1)}
 
   def synthesis(self, ws, resolution: int | None = None, alpha=1.0, noise_mode: str = "random"):
@@ -185,7 +189,7 @@ def build(config, info):
       truncation_cutoff=setting(g, "truncation_cutoff", None),
       fmap_base=setting(g, "fmap_base", 16384), fmap_max=setting(g, "fmap_max", 512),
       fmap_decay=setting(g, "fmap_decay", 1.0), modconv_impl=setting(g, "modconv_impl", "auto"),
-      dtype=dtype)
+      remat=config.get("remat", False), dtype=dtype)
   discriminator = StyleGAN2Discriminator(
       image_size=size, fmap_base=setting(d, "fmap_base", 16384),
       fmap_max=setting(d, "fmap_max", 512), fmap_decay=setting(d, "fmap_decay", 1.0),

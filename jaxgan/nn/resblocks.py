@@ -28,7 +28,19 @@ def avg_pool2(x):
   return nn.avg_pool(x, (2, 2), strides=(2, 2))
 
 
+def rematerialized(block_class, remat: bool):
+  """`block_class`, or with remat its jax.checkpoint'ed form (config.remat): the block's inner
+  activations are recomputed in the backward pass instead of kept from the forward, trading
+  about one more forward pass of the block for their memory. Same parameters, names and
+  values. The class names its static positional argument (a Python bool or string: train,
+  update, noise_mode) in STATIC_ARGNUM, counting `self` as 0 as flax does."""
+  if not remat:
+    return block_class
+  return nn.remat(block_class, static_argnums=(block_class.STATIC_ARGNUM,))
+
+
 class GBlock(nn.Module):
+  STATIC_ARGNUM = 3  # __call__(self, x, cond, train)
   features: int
   upsample: bool = True
   num_classes: int = 0  # > 0 when the conditioning is integer labels (SAGAN's per-class BN)
@@ -59,6 +71,7 @@ class GBlock(nn.Module):
 
 
 class DBlock(nn.Module):
+  STATIC_ARGNUM = 2  # __call__(self, x, update)
   features: int
   downsample: bool = True
   preactivation: bool = True  # False for the first block, which sees the image

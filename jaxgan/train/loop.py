@@ -15,6 +15,7 @@ import tqdm
 
 from jaxgan import visualize
 from jaxgan.errors import JaxganError
+from jaxgan.train import compilation_cache
 from jaxgan.train.checkpoints import Checkpointer, UnreadableCheckpoint
 from jaxgan.train import workdir as workdir_lib
 from jaxgan.train.experiment import Experiment
@@ -111,7 +112,9 @@ def _first_nonfinite_leaf(state):
 RESUME_ALLOWED = ("steps", "checkpoint_every", "sample_every", "log_every", "keep_checkpoints",
                   "keep_best", "keep_best_mode", "sample_grid", "eval.*", "evals.*.every",
                   "evals.*.num_samples", "distributed.*", "shard_params",
-                  "init_from")  # init_from only matters to a run's start
+                  "init_from",  # init_from only matters to a run's start
+                  # the same values, computed with less memory / compiled from a cache
+                  "remat", "compilation_cache")
 
 
 def _allowed_on_resume(key: str) -> bool:
@@ -159,6 +162,9 @@ def train_and_evaluate(config, workdir: str, *, tensorboard: bool = True,
   stops being finite (the last good checkpoint is left as it was), Interrupted on a signal.
   """
   experiment = Experiment(config)  # validates the config and the data before touching workdir
+  cache = compilation_cache.enable(config.get("compilation_cache", "auto"))
+  if cache:
+    log.info("compilation cache: %s", cache)
   # Multi-host: every process computes (steps, grids and scores are collective), process 0
   # alone writes logs, pictures, scores and the lock into the shared workdir.
   lead = jax.process_index() == 0

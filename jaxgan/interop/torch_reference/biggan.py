@@ -26,7 +26,7 @@ class _SpectralNorm:
     self.register_buffer("sv0", torch.ones(1))
 
   def normalised_weight(self):
-    w = self.weight.view(self.weight.size(0), -1)
+    w = self.weight.reshape(self.weight.size(0), -1)  # any memory format (channels_last)
     with torch.no_grad():
       v = F.normalize(self.u0 @ w, eps=self.sn_eps)
       u = F.normalize(v @ w.t(), eps=self.sn_eps)
