@@ -360,6 +360,7 @@ RULES = {
     "optimizer.*.weight_decay": _float(0.0),
     "ema.decay": _float(0.0, 1.0, hi_open=True),
     "ema.start": _int(0),
+    "ema.rampup": _float(0.0),  # optional (StyleGAN2-ADA's ema_rampup); absent means 0: none
     "generator.**": _net,
     "discriminator.**": _net,
     "data.name": _str,  # checked against the data registry when loading

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 
+import flax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -23,6 +24,7 @@ from jaxgan.data.base import DataInfo
 from jaxgan.models import cgan, dcgan
 from jaxgan.nn.transposed_conv import FractionallyStridedConv
 from jaxgan.train import adversarial
+from jaxgan.train import phases as phases_lib
 from jaxgan.train.experiment import Experiment
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -548,3 +550,22 @@ def test_dcgan_standing_statistics_are_the_mean_of_the_ema_generators_batches():
   np.testing.assert_allclose(updates["batch_stats"]["BatchNorm_0"]["mean"],
                              projected.reshape(16, 4, 4, -1).mean(axis=(0, 1, 2)), rtol=1e-4,
                              atol=1e-5)
+
+
+def test_ema_rampup_shortens_the_half_life_to_images_seen_times_rampup():
+  # StyleGAN2-ADA's ramp: beta = 0.5 ** (batch / min(half-life, images seen x rampup)), the
+  # half-life in images being that of `decay` (10 kimg at batch 32). Catches a ramp that is
+  # ignored (step 100), one not capped at the configured half-life (step 10000), and one
+  # counting steps instead of images.
+  @flax.struct.dataclass
+  class Params:
+    step: jax.Array
+    ema_params: jax.Array
+    g_params: jax.Array
+
+  decay = 0.5 ** (32 / 10000)
+  run = phases_lib.ema_phase(decay, 0, rampup=0.05, batch_size=32).run
+  for step, beta in [(0, 0.0), (100, 0.5 ** (32 / (100 * 32 * 0.05))), (10000, decay)]:
+    state = Params(jnp.asarray(step, jnp.int32), jnp.ones(()), jnp.zeros(()))
+    out, _, _ = run(state, {}, None)
+    np.testing.assert_allclose(float(out.ema_params), beta, rtol=1e-5, atol=1e-7)

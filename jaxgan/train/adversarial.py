@@ -197,7 +197,9 @@ class AdversarialTrainer(TrainerBase):
   def phases(self, constrain):
     result = self.update_phases(constrain)
     if self.config.ema.decay > 0:
-      result.append(phases_lib.ema_phase(self.config.ema.decay, self.config.ema.start))
+      result.append(phases_lib.ema_phase(self.config.ema.decay, self.config.ema.start,
+                                         self.config.ema.get("rampup", 0.0),
+                                         self.config.batch_size))
     return result
 
   def stage_batch_size(self, stage) -> int:

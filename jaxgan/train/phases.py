@@ -20,6 +20,7 @@ one update), so G always updates against the freshly updated D (optax.MultiSteps
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Callable, NamedTuple, Sequence
 
 import jax
@@ -271,13 +272,23 @@ def ema_update(ema_params, params, decay):
   return jax.tree_util.tree_map(lambda e, p: decay * e + (1.0 - decay) * p, ema_params, params)
 
 
-def ema_phase(decay: float, start: int) -> Phase:
+def ema_phase(decay: float, start: int, rampup: float = 0.0, batch_size: int = 1) -> Phase:
   """The EMA of G's parameters, after G's update; before `start` it just follows G (BigGAN
-  starts its average late)."""
+  starts its average late).
+
+  rampup > 0: StyleGAN2-ADA's ramp-up (training_loop.py's ema_rampup): the half-life, in
+  images, is min(that of `decay`, images seen so far x rampup), so the average forgets the
+  first, poor generators quickly; `decay` is the rate once the ramp is over."""
+  half_life = batch_size * math.log(0.5) / math.log(decay) if 0 < decay < 1 else 0.0
 
   def run(state, inputs, key):
     del inputs, key
-    rate = jnp.where(state.step >= start, decay, 0.0)
+    rate = jnp.asarray(decay, jnp.float32)
+    if rampup > 0:
+      seen = state.step.astype(jnp.float32) * batch_size
+      ramped = jnp.minimum(half_life, seen * rampup)
+      rate = jnp.power(0.5, batch_size / jnp.maximum(ramped, 1e-8))
+    rate = jnp.where(state.step >= start, rate, 0.0)
     return state.replace(ema_params=ema_update(state.ema_params, state.g_params, rate)), {}, {}
 
   return Phase("ema", run)
