@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from jaxgan import progress, visualize  # pylint: disable=wrong-import-position
 from jaxgan.cli import _load_workdir  # pylint: disable=wrong-import-position
+from jaxgan.errors import JaxganError  # pylint: disable=wrong-import-position
 from jaxgan.train.experiment import Experiment  # pylint: disable=wrong-import-position
 
 VARIANTS = ("trained", "trained_standing", "ema", "ema_standing")
@@ -44,7 +45,10 @@ def main(argv=None):
   if unknown:
     parser.error(f"unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
   progress.enabled = False
-  config, _, state, step = _load_workdir(args.workdir, args.step)
+  try:
+    config, _, state, step = _load_workdir(args.workdir, args.step)
+  except JaxganError as e:
+    sys.exit(f"sampling_variants: error: {e}")
   for variant in variants:
     if variant.startswith("ema") and state.ema_params is None:
       print(json.dumps({"variant": variant, "step": step, "skipped": "the run kept no EMA"}))
