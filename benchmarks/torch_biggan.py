@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 
@@ -242,12 +241,8 @@ def prepare(config, expected_counts=None, device="cpu", setting="fp32", threads=
 
 def run(config, steps=None, warmup=3, min_steps=5, min_time=10.0, max_time=60.0,
         expected_counts=None, device="cpu", setting="fp32", threads=None):
-  step, dev, meta = prepare(config, expected_counts, device, setting, threads)
-  first, times, cpu_times, (d_loss, g_loss) = torch_timing.time_step(
-      step, dev, steps, warmup, min_steps, min_time, max_time)
-  assert math.isfinite(float(d_loss)) and math.isfinite(float(g_loss))
-  return {**meta, **torch_timing.summary(first, times, cpu_times, config.batch_size,
-                                         config.n_critic, dev, warmup)}
+  return torch_timing.measure(prepare(config, expected_counts, device, setting, threads), config, steps, warmup,
+                              min_steps, min_time, max_time)
 
 
 def main(argv=None):

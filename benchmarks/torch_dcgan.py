@@ -266,12 +266,8 @@ def prepare(config, expected_counts=None, threads=None, channels_last=False, dev
 def run(config, steps=None, warmup=3, min_steps=5, min_time=10.0, max_time=60.0,
         expected_counts=None, threads=None, channels_last=False, device="cpu", setting=None):
   """Builds, checks and times the PyTorch DCGAN step; returns the result dict."""
-  step, dev, meta = prepare(config, expected_counts, threads, channels_last, device, setting)
-  first, times, cpu_times, (d_loss, g_loss) = torch_timing.time_step(
-      step, dev, steps, warmup, min_steps, min_time, max_time)
-  assert math.isfinite(float(d_loss)) and math.isfinite(float(g_loss))
-  return {**meta, **torch_timing.summary(first, times, cpu_times, config.batch_size,
-                                         config.n_critic, dev, warmup)}
+  return torch_timing.measure(prepare(config, expected_counts, threads, channels_last, device, setting), config, steps, warmup,
+                              min_steps, min_time, max_time)
 
 
 def main(argv=None):

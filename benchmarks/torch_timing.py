@@ -13,6 +13,7 @@ Settings (`--setting`, comma-separated words):
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import statistics
 import time
@@ -116,3 +117,14 @@ def summary(first, times, cpu_times, batch_size, n_critic, device, warmup) -> di
     result["peak_memory_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 3)
     result["device_name"] = torch.cuda.get_device_name(device)
   return result
+
+
+def measure(prepared, config, steps, warmup, min_steps, min_time, max_time) -> dict:
+  """Times a baseline's prepared (step, device, meta) and returns meta with the timing summary:
+  the one protocol torch_dcgan.py and torch_biggan.py share."""
+  step, dev, meta = prepared
+  first, times, cpu_times, (d_loss, g_loss) = time_step(
+      step, dev, steps, warmup, min_steps, min_time, max_time)
+  assert math.isfinite(float(d_loss)) and math.isfinite(float(g_loss))
+  return {**meta, **summary(first, times, cpu_times, config.batch_size, config.n_critic, dev,
+                            warmup)}
