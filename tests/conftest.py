@@ -1,4 +1,4 @@
-"""Test-session settings."""
+"""Test-session settings (made here, before any worker starts JAX, so every worker has them)."""
 
 import atexit
 import os
@@ -11,3 +11,11 @@ if "JAXGAN_XLA_CACHE" not in os.environ:
   _cache = tempfile.mkdtemp(prefix="jaxgan_test_xla_")
   os.environ["JAXGAN_XLA_CACHE"] = _cache
   atexit.register(shutil.rmtree, _cache, ignore_errors=True)
+
+# The tests' models are tiny: their time goes to XLA compiling them, not to running them. The
+# backend's optimisation level 0 (LLVM's code generation; XLA's own graph passes still run)
+# halves that time (a tiny ProGAN run: 101 -> 54 CPU s) and computes the same functions.
+# Training runs outside the tests keep XLA's default.
+_flags = os.environ.get("XLA_FLAGS", "")
+if "xla_backend_optimization_level" not in _flags:
+  os.environ["XLA_FLAGS"] = (_flags + " --xla_backend_optimization_level=0").strip()
