@@ -72,6 +72,10 @@ def base_config() -> ml_collections.ConfigDict:
   # DiffAugment (Zhao et al. 2020) on every image D sees, e.g. "color,translation,cutout";
   # "" for none. Image GANs of the adversarial trainer only (jaxgan.augment).
   c.diffaugment = ""
+  # Top-k training (Sinha et al. 2020): G's loss over the k of each (micro-)batch's fakes that D
+  # scores highest; k = max(gamma ** (step // every), min_fraction) of the batch (at least 1).
+  # The paper: gamma 0.99 per epoch, min_fraction (its nu) 0.5-0.75. min_fraction 1: off.
+  c.top_k = ml_collections.ConfigDict(dict(min_fraction=1.0, gamma=0.99, every=1))
 
   c.generator = ml_collections.ConfigDict()
   c.discriminator = ml_collections.ConfigDict()
@@ -383,6 +387,9 @@ RULES = {
     "data.num_classes": _int(0),
     "data.pairing": _choice("", "paired", "unpaired"),
     "data.channels_b": _choice(0, 1, 3),
+    "top_k.min_fraction": _float(0.0, 1.0),
+    "top_k.gamma": _float(0.0, 1.0),
+    "top_k.every": _int(1),
     "diffaugment": _str,  # its policy is parsed by validate (jaxgan.augment.parse_policy)
     "checkpoint_every": _int(1),
     "keep_checkpoints": _int(1),
@@ -468,6 +475,10 @@ def check_keys(config):
       raise JaxganError(f"config key {key} must be {wanted}, got {value!r}")
 
 
+# The trainers whose generator loss is the adversarial trainer's (jaxgan.train.adversarial).
+TOP_K_TRAINERS = ("adversarial", "cogan", "progan")
+
+
 def validate(config, num_devices: int, num_processes: int = 1):
   """Fails early, with one line, on values the engine cannot run."""
   def need(ok, message):
@@ -488,6 +499,10 @@ def validate(config, num_devices: int, num_processes: int = 1):
       raise JaxganError(f"diffaugment: {e}") from None
     need(config.trainer == "adversarial",
          f"diffaugment is an option of the adversarial trainer, not of {config.trainer!r}")
+  top_k = config.get("top_k")
+  need(top_k is None or top_k.min_fraction >= 1.0 or config.trainer in TOP_K_TRAINERS,
+       f"top_k is an option of the {', '.join(TOP_K_TRAINERS)} trainers, not of "
+       f"{config.trainer!r}")
   need(not config.get("remat", False) or config.architecture in REMAT_ARCHITECTURES,
        f"remat wraps the residual blocks of {', '.join(REMAT_ARCHITECTURES)}; architecture "
        f"{config.architecture!r} has none (set remat=False)")

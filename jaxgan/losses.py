@@ -65,6 +65,19 @@ def least_squares_g(fake_logits):
   return _mean(jnp.square(fake_logits - 1.0))
 
 
+def top_k_generator(generator, fake_logits, k):
+  """G's loss over the k fakes D scores highest alone (Sinha et al. 2020, top-k training): the
+  other fakes get no gradient. generator: a loss that averages a per-example term (all of the
+  above); fake_logits [B, ...] (a fake's score: the mean of its logits); k may be traced (a
+  schedule), 1 <= k <= B."""
+  n = fake_logits.shape[0]
+  per_example = jax.vmap(lambda logits: generator(logits[None]))(fake_logits)
+  scores = jnp.mean(fake_logits.reshape(n, -1).astype(jnp.float32), axis=1)
+  rank = jnp.argsort(jnp.argsort(-scores))  # 0 for the fake D finds most real
+  keep = (rank < k).astype(jnp.float32)
+  return jnp.sum(keep * per_example) / jnp.sum(keep)
+
+
 ADVERSARIAL_LOSSES = {
     "minimax": AdversarialLoss(minimax_d, minimax_g),
     "non_saturating": AdversarialLoss(minimax_d, non_saturating_g),
