@@ -76,6 +76,9 @@ def base_config() -> ml_collections.ConfigDict:
   # scores highest; k = max(gamma ** (step // every), min_fraction) of the batch (at least 1).
   # The paper: gamma 0.99 per epoch, min_fraction (its nu) 0.5-0.75. min_fraction 1: off.
   c.top_k = ml_collections.ConfigDict(dict(min_fraction=1.0, gamma=0.99, every=1))
+  # One-sided label smoothing (Salimans et al. 2016): D's target on reals is 1 - this (0.1: the
+  # paper's 0.9), fakes keep 0. Cross-entropy losses (minimax, non_saturating) only; 0: off.
+  c.label_smoothing = 0.0
 
   c.generator = ml_collections.ConfigDict()
   c.discriminator = ml_collections.ConfigDict()
@@ -390,6 +393,7 @@ RULES = {
     "top_k.min_fraction": _float(0.0, 1.0),
     "top_k.gamma": _float(0.0, 1.0),
     "top_k.every": _int(1),
+    "label_smoothing": _float(0.0, 1.0, hi_open=True),
     "diffaugment": _str,  # its policy is parsed by validate (jaxgan.augment.parse_policy)
     "checkpoint_every": _int(1),
     "keep_checkpoints": _int(1),
@@ -475,8 +479,8 @@ def check_keys(config):
       raise JaxganError(f"config key {key} must be {wanted}, got {value!r}")
 
 
-# The trainers whose generator loss is the adversarial trainer's (jaxgan.train.adversarial).
-TOP_K_TRAINERS = ("adversarial", "cogan", "progan")
+# The trainers whose losses are the adversarial trainer's (jaxgan.train.adversarial).
+ADVERSARIAL_TRAINERS = ("adversarial", "cogan", "progan")
 
 
 def validate(config, num_devices: int, num_processes: int = 1):
@@ -500,9 +504,16 @@ def validate(config, num_devices: int, num_processes: int = 1):
     need(config.trainer == "adversarial",
          f"diffaugment is an option of the adversarial trainer, not of {config.trainer!r}")
   top_k = config.get("top_k")
-  need(top_k is None or top_k.min_fraction >= 1.0 or config.trainer in TOP_K_TRAINERS,
-       f"top_k is an option of the {', '.join(TOP_K_TRAINERS)} trainers, not of "
+  need(top_k is None or top_k.min_fraction >= 1.0 or config.trainer in ADVERSARIAL_TRAINERS,
+       f"top_k is an option of the {', '.join(ADVERSARIAL_TRAINERS)} trainers, not of "
        f"{config.trainer!r}")
+  if config.get("label_smoothing", 0.0) > 0:
+    need(config.trainer in ADVERSARIAL_TRAINERS,
+         f"label_smoothing is an option of the {', '.join(ADVERSARIAL_TRAINERS)} trainers, not "
+         f"of {config.trainer!r}")
+    need(config.loss in ("minimax", "non_saturating"),
+         "label_smoothing smooths the cross-entropy's real targets (loss 'minimax' or "
+         f"'non_saturating'), not loss {config.loss!r}")
   need(not config.get("remat", False) or config.architecture in REMAT_ARCHITECTURES,
        f"remat wraps the residual blocks of {', '.join(REMAT_ARCHITECTURES)}; architecture "
        f"{config.architecture!r} has none (set remat=False)")

@@ -22,8 +22,13 @@ def _mean(x):
 
 
 # Goodfellow et al. 2014: D maximises log D(x) + log(1 - D(G(z))), with D = sigmoid(logit).
-def minimax_d(real_logits, fake_logits):
-  return _mean(jax.nn.softplus(-real_logits)) + _mean(jax.nn.softplus(fake_logits))
+def minimax_d(real_logits, fake_logits, real_target=1.0):
+  """real_target < 1: one-sided label smoothing (Salimans et al. 2016), the cross-entropy
+  against real_target on reals (fakes keep 0)."""
+  real_loss = jax.nn.softplus(-real_logits)
+  if real_target != 1.0:
+    real_loss = real_target * real_loss + (1.0 - real_target) * jax.nn.softplus(real_logits)
+  return _mean(real_loss) + _mean(jax.nn.softplus(fake_logits))
 
 
 def minimax_g(fake_logits):

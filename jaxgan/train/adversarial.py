@@ -224,6 +224,9 @@ class AdversarialTrainer(TrainerBase):
     micro_size = self.stage_batch_size(stage) // num_micro
     main_d_terms = [t for t in self.d_terms if t.every == 1]
     main_g_terms = [t for t in self.g_terms if t.every == 1 and not t.term.params_only]
+    d_loss_of = adversarial.discriminator
+    if config.get("label_smoothing", 0.0) > 0:  # validated: a cross-entropy loss
+      d_loss_of = functools.partial(losses.minimax_d, real_target=1.0 - config.label_smoothing)
     top_k = config.get("top_k")
     top_k = top_k if top_k is not None and top_k.min_fraction < 1.0 else None
 
@@ -251,7 +254,7 @@ class AdversarialTrainer(TrainerBase):
       # The fake call reads the spectral vectors the real call read: one power iteration.
       fake_logits, updated = nets.discriminate(d_params, keep_spectral(updated, d_state), fake,
                                                fake_labels, fake_key, **d_kw)
-      d_loss = _sum_leaves(adversarial.discriminator, real_logits, fake_logits)
+      d_loss = _sum_leaves(d_loss_of, real_logits, fake_logits)
       metrics = {"d_loss": d_loss, **_logit_metrics(real_logits, fake_logits)}
       term_inputs = self.d_term_inputs(terms_lib.DTermInputs(
           d_fn_of(d_params, keep_spectral(updated, d_state), term_key, state), real, fake,

@@ -1,5 +1,6 @@
-"""Top-k training (Sinha et al. 2020): G's loss over the fakes D scores highest, its schedule,
-its config key, and its hook in the adversarial step."""
+"""Top-k training (Sinha et al. 2020: G's loss over the fakes D scores highest, its schedule)
+and one-sided label smoothing (Salimans et al. 2016): the losses, the config keys, and their
+hooks in the adversarial step."""
 
 import flax.linen as nn
 import jax
@@ -87,23 +88,34 @@ class LinearDiscriminator(nn.Module):
     return jnp.sum(x * w, axis=(1, 2, 3))
 
 
-@pytest.mark.parametrize("min_fraction,moved", [(0.5, 2), (1.0, 4)])
-def test_only_the_fakes_d_scores_highest_move_g(min_fraction, moved):
+def _step_and_state(**options):
+  """The adversarial trainer's step (its phases composed as the Experiment does) on the tiny nets
+  above, G by SGD 0.1, D's rate 0 (G's phase sees the initial D), at step 1."""
   config = base_config()
   config.architecture, config.data.image_size = "dcgan", 8
   config.batch_size, config.latent_dim = 4, 2
-  config.top_k.min_fraction, config.top_k.gamma = min_fraction, 0.0
+  config.update_from_flattened_dict(options)  # e.g. {"top_k.gamma": 0.0}
   config.optimizer.g = optimizer_config("sgd", lr=0.1)
-  config.optimizer.d = optimizer_config("sgd", lr=0.0)  # G's phase sees the initial D
+  config.optimizer.d = optimizer_config("sgd", lr=0.0)
   config.generator = ml_collections.ConfigDict(dict(base_features=4, norm="batch"))
   config.discriminator = ml_collections.ConfigDict(dict(base_features=4, norm="batch"))
+  validate(config, num_devices=1)
   trainer = adversarial.AdversarialTrainer(config, DataInfo("digits", "images", (8, 8, 1), 10))
   trainer.nets = adversarial.Networks(PerExampleGenerator(), LinearDiscriminator(), 2, 0)
-  # step 1: k = max(0 ** 1, min_fraction) of the batch (at step 0 it is the whole batch)
   state = trainer.init_state(jax.random.PRNGKey(0)).replace(step=jnp.asarray(1, jnp.int32))
   steps = trainer.phases(lambda x: x)
   step = jax.jit(compose_step(steps, trainer.step_variant(steps, 0), trainer.num_keys))
-  new_state, metrics = step(state, {"image": jnp.zeros((1, 4, 8, 8, 1))})
+  return step, state
+
+
+REALS = jnp.full((1, 4, 8, 8, 1), 0.3)  # one critic step's batch
+
+
+@pytest.mark.parametrize("min_fraction,moved", [(0.5, 2), (1.0, 4)])
+def test_only_the_fakes_d_scores_highest_move_g(min_fraction, moved):
+  # gamma 0: at step 1 k = max(0 ** 1, min_fraction) of the batch (at step 0 the whole batch)
+  step, state = _step_and_state(**{"top_k.min_fraction": min_fraction, "top_k.gamma": 0.0})
+  new_state, metrics = step(state, {"image": REALS})
   before = np.asarray(state.g_params["images"])
   changed = np.abs(np.asarray(new_state.g_params["images"]) - before).reshape(4, -1).max(1) > 0
   scores = np.sum(before * np.asarray(state.d_params["w"]), axis=(1, 2, 3))
@@ -112,3 +124,46 @@ def test_only_the_fakes_d_scores_highest_move_g(min_fraction, moved):
     assert float(metrics["top_k"]) == 0.5
   else:
     assert "top_k" not in metrics
+
+
+# --- one-sided label smoothing ------------------------------------------------------------------
+
+
+def _bce(logits, target):
+  p = 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float64)))
+  return np.mean(-target * np.log(p) - (1.0 - target) * np.log(1.0 - p))
+
+
+def test_smoothed_minimax_d_by_hand():
+  real, fake = np.array([0.5, -1.0, 2.0]), np.array([0.3, -0.7])
+  want = _bce(real, 0.9) + _bce(fake, 0.0)
+  np.testing.assert_allclose(float(losses.minimax_d(jnp.asarray(real), jnp.asarray(fake), 0.9)),
+                             want, rtol=1e-5)
+  np.testing.assert_allclose(float(losses.minimax_d(jnp.asarray(real), jnp.asarray(fake))),
+                             _bce(real, 1.0) + _bce(fake, 0.0), rtol=1e-5)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_step_smooths_d_real_targets_only(smoothing):
+  step, state = _step_and_state(label_smoothing=smoothing)
+  _, metrics = step(state, {"image": REALS})
+  w = np.asarray(state.d_params["w"])
+  real_logits = np.sum(np.asarray(REALS[0]) * w, axis=(1, 2, 3))
+  fake_logits = np.sum(np.asarray(state.g_params["images"]) * w, axis=(1, 2, 3))
+  want = _bce(real_logits, 1.0 - smoothing) + _bce(fake_logits, 0.0)
+  np.testing.assert_allclose(float(metrics["d_loss"]), want, rtol=1e-5)
+
+
+def test_config_validates_label_smoothing():
+  config = base_config()
+  config.architecture, config.label_smoothing = "dcgan", 0.1
+  validate(config, num_devices=1)
+  config.loss = "hinge"
+  with pytest.raises(JaxganError, match="label_smoothing smooths the cross-entropy"):
+    validate(config, num_devices=1)
+  config.loss, config.label_smoothing = "non_saturating", 1.0
+  with pytest.raises(JaxganError, match=r"config key label_smoothing must be in \[0, 1\)"):
+    validate(config, num_devices=1)
+  config.label_smoothing, config.trainer = 0.1, "pix2pix"
+  with pytest.raises(JaxganError, match="label_smoothing is an option of the adversarial"):
+    validate(config, num_devices=1)
