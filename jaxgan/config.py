@@ -72,6 +72,13 @@ def base_config() -> ml_collections.ConfigDict:
   # DiffAugment (Zhao et al. 2020) on every image D sees, e.g. "color,translation,cutout";
   # "" for none. Image GANs of the adversarial trainer only (jaxgan.augment).
   c.diffaugment = ""
+  # Top-k training (Sinha et al. 2020): G's loss over the k of each (micro-)batch's fakes that D
+  # scores highest; k = max(gamma ** (step // every), min_fraction) of the batch (at least 1).
+  # The paper: gamma 0.99 per epoch, min_fraction (its nu) 0.5-0.75. min_fraction 1: off.
+  c.top_k = ml_collections.ConfigDict(dict(min_fraction=1.0, gamma=0.99, every=1))
+  # One-sided label smoothing (Salimans et al. 2016): D's target on reals is 1 - this (0.1: the
+  # paper's 0.9), fakes keep 0. Cross-entropy losses (minimax, non_saturating) only; 0: off.
+  c.label_smoothing = 0.0
 
   c.generator = ml_collections.ConfigDict()
   c.discriminator = ml_collections.ConfigDict()
@@ -383,6 +390,10 @@ RULES = {
     "data.num_classes": _int(0),
     "data.pairing": _choice("", "paired", "unpaired"),
     "data.channels_b": _choice(0, 1, 3),
+    "top_k.min_fraction": _float(0.0, 1.0),
+    "top_k.gamma": _float(0.0, 1.0),
+    "top_k.every": _int(1),
+    "label_smoothing": _float(0.0, 1.0, hi_open=True),
     "diffaugment": _str,  # its policy is parsed by validate (jaxgan.augment.parse_policy)
     "checkpoint_every": _int(1),
     "keep_checkpoints": _int(1),
@@ -468,6 +479,10 @@ def check_keys(config):
       raise JaxganError(f"config key {key} must be {wanted}, got {value!r}")
 
 
+# The trainers whose losses are the adversarial trainer's (jaxgan.train.adversarial).
+ADVERSARIAL_TRAINERS = ("adversarial", "cogan", "progan")
+
+
 def validate(config, num_devices: int, num_processes: int = 1):
   """Fails early, with one line, on values the engine cannot run."""
   def need(ok, message):
@@ -488,6 +503,17 @@ def validate(config, num_devices: int, num_processes: int = 1):
       raise JaxganError(f"diffaugment: {e}") from None
     need(config.trainer == "adversarial",
          f"diffaugment is an option of the adversarial trainer, not of {config.trainer!r}")
+  top_k = config.get("top_k")
+  need(top_k is None or top_k.min_fraction >= 1.0 or config.trainer in ADVERSARIAL_TRAINERS,
+       f"top_k is an option of the {', '.join(ADVERSARIAL_TRAINERS)} trainers, not of "
+       f"{config.trainer!r}")
+  if config.get("label_smoothing", 0.0) > 0:
+    need(config.trainer in ADVERSARIAL_TRAINERS,
+         f"label_smoothing is an option of the {', '.join(ADVERSARIAL_TRAINERS)} trainers, not "
+         f"of {config.trainer!r}")
+    need(config.loss in ("minimax", "non_saturating"),
+         "label_smoothing smooths the cross-entropy's real targets (loss 'minimax' or "
+         f"'non_saturating'), not loss {config.loss!r}")
   need(not config.get("remat", False) or config.architecture in REMAT_ARCHITECTURES,
        f"remat wraps the residual blocks of {', '.join(REMAT_ARCHITECTURES)}; architecture "
        f"{config.architecture!r} has none (set remat=False)")

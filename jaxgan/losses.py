@@ -22,8 +22,13 @@ def _mean(x):
 
 
 # Goodfellow et al. 2014: D maximises log D(x) + log(1 - D(G(z))), with D = sigmoid(logit).
-def minimax_d(real_logits, fake_logits):
-  return _mean(jax.nn.softplus(-real_logits)) + _mean(jax.nn.softplus(fake_logits))
+def minimax_d(real_logits, fake_logits, real_target=1.0):
+  """real_target < 1: one-sided label smoothing (Salimans et al. 2016), the cross-entropy
+  against real_target on reals (fakes keep 0)."""
+  real_loss = jax.nn.softplus(-real_logits)
+  if real_target != 1.0:
+    real_loss = real_target * real_loss + (1.0 - real_target) * jax.nn.softplus(real_logits)
+  return _mean(real_loss) + _mean(jax.nn.softplus(fake_logits))
 
 
 def minimax_g(fake_logits):
@@ -63,6 +68,19 @@ def least_squares_d(real_logits, fake_logits):
 
 def least_squares_g(fake_logits):
   return _mean(jnp.square(fake_logits - 1.0))
+
+
+def top_k_generator(generator, fake_logits, k):
+  """G's loss over the k fakes D scores highest alone (Sinha et al. 2020, top-k training): the
+  other fakes get no gradient. generator: a loss that averages a per-example term (all of the
+  above); fake_logits [B, ...] (a fake's score: the mean of its logits); k may be traced (a
+  schedule), 1 <= k <= B."""
+  n = fake_logits.shape[0]
+  per_example = jax.vmap(lambda logits: generator(logits[None]))(fake_logits)
+  scores = jnp.mean(fake_logits.reshape(n, -1).astype(jnp.float32), axis=1)
+  rank = jnp.argsort(jnp.argsort(-scores))  # 0 for the fake D finds most real
+  keep = (rank < k).astype(jnp.float32)
+  return jnp.sum(keep * per_example) / jnp.sum(keep)
 
 
 ADVERSARIAL_LOSSES = {

@@ -95,6 +95,14 @@ def critic_schedule(config):
   return updates
 
 
+def top_k_count(top_k, batch: int, step):
+  """Top-k training's k at G step `step` (traced): max(gamma ** (step // every), min_fraction)
+  of the batch, at least 1 (Sinha et al.: gamma 0.99 per epoch, min_fraction their nu)."""
+  fraction = jnp.maximum(top_k.gamma ** (step // top_k.every).astype(jnp.float32),
+                         top_k.min_fraction)
+  return jnp.maximum(jnp.floor(fraction * batch), 1.0)
+
+
 def _total_critic_updates(config) -> int:
   schedule = critic_schedule(config)
   boost = config.get("critic_boost")
@@ -216,6 +224,11 @@ class AdversarialTrainer(TrainerBase):
     micro_size = self.stage_batch_size(stage) // num_micro
     main_d_terms = [t for t in self.d_terms if t.every == 1]
     main_g_terms = [t for t in self.g_terms if t.every == 1 and not t.term.params_only]
+    d_loss_of = adversarial.discriminator
+    if config.get("label_smoothing", 0.0) > 0:  # validated: a cross-entropy loss
+      d_loss_of = functools.partial(losses.minimax_d, real_target=1.0 - config.label_smoothing)
+    top_k = config.get("top_k")
+    top_k = top_k if top_k is not None and top_k.min_fraction < 1.0 else None
 
     def fakes(state, key, num):
       z_key = key
@@ -241,7 +254,7 @@ class AdversarialTrainer(TrainerBase):
       # The fake call reads the spectral vectors the real call read: one power iteration.
       fake_logits, updated = nets.discriminate(d_params, keep_spectral(updated, d_state), fake,
                                                fake_labels, fake_key, **d_kw)
-      d_loss = _sum_leaves(adversarial.discriminator, real_logits, fake_logits)
+      d_loss = _sum_leaves(d_loss_of, real_logits, fake_logits)
       metrics = {"d_loss": d_loss, **_logit_metrics(real_logits, fake_logits)}
       term_inputs = self.d_term_inputs(terms_lib.DTermInputs(
           d_fn_of(d_params, keep_spectral(updated, d_state), term_key, state), real, fake,
@@ -281,11 +294,18 @@ class AdversarialTrainer(TrainerBase):
                                     key=jax.random.fold_in(z_key, NET_KEY), **self.g_kwargs(state, stage))
       fake_logits, _ = nets.discriminate(state.d_params, state.d_state, fake, labels, d_key,
                                          **self.d_kwargs(state, stage))
-      g_loss = _sum_leaves(adversarial.generator, fake_logits)
+      metrics = {}
+      if top_k:
+        k = top_k_count(top_k, micro_size, state.step)
+        g_loss = _sum_leaves(functools.partial(losses.top_k_generator, adversarial.generator,
+                                               k=k), fake_logits)
+        metrics["top_k"] = k / micro_size
+      else:
+        g_loss = _sum_leaves(adversarial.generator, fake_logits)
       term_inputs = g_term_inputs(g_params, state.g_state, term_key, extra)
       total, term_metrics, updates = terms_lib.add_g_terms(
           g_loss, main_g_terms, lambda t: t.term.fn(term_inputs))
-      return total, (g_state, {"g_loss": g_loss, **term_metrics}, updates)
+      return total, (g_state, {"g_loss": g_loss, **metrics, **term_metrics}, updates)
 
     def g_reg_loss_fn(terms, g_params, g_state, inputs, state, extra):
       """The lazy G terms alone, weights multiplied by their interval."""
