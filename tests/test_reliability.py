@@ -610,3 +610,24 @@ def test_kill_9_right_after_a_checkpoint_resumes_without_duplicate_logs(tmp_path
   history = [json.loads(l) for l in (workdir / "config_history.jsonl").read_text().splitlines()]
   assert history[-1]["step"] == saved  # resumed from the checkpoint the kill left
   assert not (workdir / ".lock").exists()
+
+
+def test_a_key_added_since_the_run_was_recorded_is_no_change_at_its_default(tmp_path):
+  """A run recorded before an option existed resumes under a later jaxgan: the new key at its
+  default (off) is the behaviour the run was trained with. Mutation caught: every key missing
+  from config.json counted as a change (resume refused), or the default ignored (a new option
+  turned on for a resumed run would pass unnoticed)."""
+  from jaxgan.train import loop  # pylint: disable=g-import-not-at-top
+  config = config_lib.load_config_file(os.path.join(CONFIGS, "dcgan_digits.py"))
+  recorded = json.loads(config.to_json_best_effort())
+  del recorded["label_smoothing"], recorded["top_k"]  # keys a later version added
+  (tmp_path / "config.json").write_text(json.dumps(recorded), encoding="utf-8")
+  assert loop.config_changes(str(tmp_path), config) == {}
+  config.label_smoothing = 0.1
+  assert loop.config_changes(str(tmp_path), config) == {"label_smoothing": [None, 0.1]}
+  with pytest.raises(JaxganError, match=r"label_smoothing: None -> 0\.1"):
+    loop.check_config_change(str(tmp_path), config, 4, allow=False)
+  recorded["loss"] = "hinge"  # a key the run did record still counts
+  (tmp_path / "config.json").write_text(json.dumps(recorded), encoding="utf-8")
+  config.label_smoothing = 0.0
+  assert loop.config_changes(str(tmp_path), config) == {"loss": ["hinge", "non_saturating"]}

@@ -14,6 +14,7 @@ import numpy as np
 import tqdm
 
 from jaxgan import visualize
+from jaxgan.config import base_config
 from jaxgan.errors import JaxganError
 from jaxgan.train import compilation_cache
 from jaxgan.train.checkpoints import Checkpointer, UnreadableCheckpoint
@@ -135,8 +136,12 @@ def config_changes(workdir: str, config) -> dict:
     raise JaxganError(f"{path} is not a readable config ({e}); move it away to start afresh "
                       "from the checkpoints") from e
   before, after = _flat(old), _flat(json.loads(config.to_json_best_effort()))
+  # A key the recorded config lacks came with a later version of jaxgan; at its default it
+  # keeps the behaviour the run was trained with (new options default to off), so it is no change.
+  defaults = _flat(json.loads(base_config().to_json_best_effort()))
   return {k: [before.get(k), after.get(k)] for k in sorted(set(before) | set(after))
-          if before.get(k) != after.get(k)}
+          if before.get(k) != after.get(k)
+          and not (k not in before and k in defaults and after.get(k) == defaults[k])}
 
 
 def check_config_change(workdir: str, config, step: int, allow: bool):
