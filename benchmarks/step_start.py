@@ -7,7 +7,7 @@ Prints: the init's CPU time; the memory check's (which compiles the first step, 
 train` does before step 0); steps 0-16 (every other step variant compiled on first use:
 StyleGAN2's path length every 4 and lazy R1 every 16), with the part of it beyond 17 mean
 steps; the mean step over steps 17-48 (one real batch, reused). --phases also times G's
-forward pass, its mapping with mixing, D's forward pass, and each phase of the step compiled
+forward pass, its mapping with mixing (style generators), D's forward pass, and each phase of the step compiled
 and run alone. Nothing is written; the persistent compilation cache is not used.
 """
 
@@ -98,6 +98,8 @@ def main():
       "D forward": (jax.jit(lambda p, x, k: nets.discriminate(p, state.d_state, x, None, k)[0]),
                     (state.d_params, x, key)),
   }
+  if not getattr(experiment.trainer, "style", False):  # no mapping network
+    del pieces["G mapping and mixing"]
   for name, (fn, fn_args) in pieces.items():
     print(f"{name}: {timed(fn, *fn_args, repeats=20):.4f} cpu s", flush=True)
   for phase in experiment.phases:
