@@ -130,6 +130,62 @@ def test_a_chunked_step_equals_the_composed_step():
     assert float(metrics["g"]) == 1.0
 
 
+def test_a_segmented_step_equals_the_composed_step_and_shares_its_segments():
+  """With lazy phases every variant runs as jitted segments (a run of always-due phases, each
+  lazy phase alone) shared by the variants: same keys, order, outputs and state as compose_step,
+  and StyleGAN2's plain and lazy variants compile the always-due phases once."""
+  def order(tag, slot_field=None):
+    def run(state, inputs, key):
+      ran = state.extra["ran"]
+      ran = ran.at[0].set(ran[0] * 5 + tag)  # order-dependent
+      extra = {**state.extra, "ran": ran}
+      if slot_field:
+        extra[slot_field] = key
+      return state.replace(extra=extra), {tag_name[tag]: inputs["x"][0] + tag}, {}
+    return run
+
+  def main(state, inputs, key):  # hands an output to a later segment
+    state, metrics, _ = order(1, "main_key")(state, inputs, key)
+    return state, metrics, {"fake": inputs["x"] * 2 + jax.random.uniform(key, ())}
+
+  def reads_output(state, inputs, key):
+    state, metrics, _ = order(2, "lazy_key")(state, inputs, key)
+    return state.replace(extra={**state.extra, "seen": state.extra["seen"] + inputs["fake"][0]}), \
+        metrics, {}
+
+  tag_name = {1: "main", 2: "lazy", 3: "tail"}
+  steps = [phases.Phase("main", main, key_slot=0),
+           phases.Phase("lazy", reads_output, every=2, key_slot=1),
+           phases.Phase("tail", order(3))]
+  assert phases.segments_of(steps) == [("main",), ("lazy",), ("tail",)]
+  mesh = parallel.make_mesh()
+  cache = {}
+
+  def segment_fn(names, real_batches):
+    if (names, real_batches) not in cache:
+      cache[names, real_batches] = jax.jit(phases.segment_step(steps, names, real_batches))
+    return cache[names, real_batches]
+
+  batch = {"x": jnp.full((1, 2), 3.0)}
+  for iteration in (0, 1):  # the lazy phase due, then not
+    start = _counting_state().replace(extra={"ran": jnp.zeros(12, jnp.int32),
+                                             "seen": jnp.zeros(()),
+                                             "main_key": jnp.zeros(2, jnp.uint32),
+                                             "lazy_key": jnp.zeros(2, jnp.uint32)})
+    variant = phases.variant_at(steps, iteration, 1)
+    want, want_metrics = jax.jit(phases.compose_step(steps, variant, 2))(start, batch)
+    got, metrics = phases.SegmentedStep(steps, variant, 2, segment_fn, parallel.replicated(mesh),
+                                        parallel.replicated(mesh))(start, batch)
+    for field in ("ran", "seen", "main_key", "lazy_key"):
+      np.testing.assert_array_equal(got.extra[field], want.extra[field])
+    np.testing.assert_array_equal(got.rng, want.rng)
+    assert int(got.step) == 1
+    assert {k: float(v) for k, v in metrics.items()} == {k: float(v) for k, v in
+                                                         want_metrics.items()}
+  assert int(want.extra["ran"][0]) == 1 * 5 + 3  # iteration 1: main, tail
+  assert sorted(cache) == [(("lazy",), 1), (("main",), 1), (("tail",), 1)]  # shared
+
+
 # ---------------------------------------------------------------- the critic schedule
 
 

@@ -24,7 +24,8 @@ from jaxgan.train.adversarial import AdversarialTrainer
 from jaxgan.train.cogan import CoGANTrainer
 from jaxgan.train.contract import Trainer
 from jaxgan.train.cyclegan import CycleGANTrainer
-from jaxgan.train.phases import MAX_UNROLLED_REPEATS, ChunkedStep, compose_step
+from jaxgan.train.phases import (MAX_UNROLLED_REPEATS, ChunkedStep, SegmentedStep, compose_step,
+                                 segment_step)
 from jaxgan.train.pix2pix import Pix2PixTrainer
 from jaxgan.train.stackgan import StackGANTrainer
 from jaxgan.train.progan import ProGANTrainer
@@ -145,6 +146,7 @@ class Experiment:
     self._key = key
     self.phases = self.trainer.phases(parallel.constrainer(self.mesh))
     self._steps = {}
+    self._segments = {}  # SegmentedStep's jitted segments, shared by the step variants
 
   def abstract_batch(self, iteration: int = 0):
     """The shapes and placement of the global batch the step after `iteration` consumes."""
@@ -162,8 +164,22 @@ class Experiment:
     The compiled step is kept, so the check costs no second compilation."""
     variant = self.trainer.step_variant(self.phases, iteration)
     step = self.step_fn(iteration)
+    if isinstance(step, SegmentedStep):  # each segment, compiled and kept, checked alone
+      for names, lowered in step.lowered_segments(self.abstract_state,
+                                                  self.abstract_batch(iteration)):
+        if not isinstance(self._segments[names, step.real_batches], jax.stages.Compiled):
+          self._segments[names, step.real_batches] = self._check_fits(lowered)
+      return
+    compiled = self._check_fits(step.lower(self.abstract_state, self.abstract_batch(iteration)))
+    if isinstance(step, ChunkedStep):  # the chunk is the piece lowered and compiled here
+      step.compiled_chunk = compiled
+    else:
+      self._steps[variant] = compiled
+
+  def _check_fits(self, lowered):
+    """lowered.compile(), or a JaxganError when it does not fit in memory."""
     try:
-      compiled = step.lower(self.abstract_state, self.abstract_batch(iteration)).compile()
+      compiled = lowered.compile()
     except Exception as e:  # pylint: disable=broad-except
       if "RESOURCE_EXHAUSTED" not in str(e) and not isinstance(e, MemoryError):
         raise
@@ -176,10 +192,7 @@ class Experiment:
           f"{available / 2**30:.1f} GiB (batch_size {self.config.batch_size}, "
           f"grad_accum_steps {self.config.grad_accum_steps}): lower batch_size or raise "
           "grad_accum_steps")
-    if isinstance(step, ChunkedStep):  # the chunk is the piece lowered and compiled here
-      step.compiled_chunk = compiled
-    else:
-      self._steps[variant] = compiled
+    return compiled
 
   def init_state(self, workdir: str | None = None):
     """The fresh train state, completed by the trainer (`complete_init`) for `workdir`."""
@@ -199,12 +212,25 @@ class Experiment:
     if variant not in self._steps and variant.real_batches > MAX_UNROLLED_REPEATS:
       self._steps[variant] = ChunkedStep(self.phases, variant, self.trainer.num_keys,
                                          self.state_sharding, self.batch_sharding, self.replicated)
+    if variant not in self._steps and any(p.every > 1 for p in self.phases):
+      # Lazy phases: one compiled segment per run of phases, shared by the variants.
+      self._steps[variant] = SegmentedStep(self.phases, variant, self.trainer.num_keys,
+                                           self._segment, self.state_sharding, self.replicated)
     if variant not in self._steps:
       step = compose_step(self.phases, variant, self.trainer.num_keys)
       self._steps[variant] = jax.jit(
           step, in_shardings=(self.state_sharding, self.batch_sharding),
           out_shardings=(self.state_sharding, self.replicated), donate_argnums=0)
     return self._steps[variant]
+
+  def _segment(self, names: tuple[str, ...], real_batches: int):
+    """The jitted segment of a SegmentedStep (phases.segment_step), compiled once."""
+    if (names, real_batches) not in self._segments:
+      self._segments[names, real_batches] = jax.jit(
+          segment_step(self.phases, names, real_batches),
+          in_shardings=(self.state_sharding, self.batch_sharding, self.replicated, None),
+          out_shardings=(self.state_sharding, self.replicated, None), donate_argnums=0)
+    return self._segments[names, real_batches]
 
   def train_step(self, state, batch):
     """One step from `state` (reads its step counter from the device: tests and tools)."""

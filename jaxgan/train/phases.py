@@ -194,6 +194,118 @@ class ChunkedStep:
                              jax.ShapeDtypeStruct((), jnp.int32))
 
 
+def segments_of(phases: Sequence[Phase]) -> list[tuple[str, ...]]:
+  """The phases split where the lazy ones are: each run of phases due at every step is one
+  segment, each phase with an interval (every > 1) a segment of its own, in order."""
+  out, run = [], []
+  for p in phases:
+    if p.every > 1:
+      if run:
+        out.append(tuple(run))
+      out.append((p.name,))
+      run = []
+    else:
+      run.append(p.name)
+  if run:
+    out.append(tuple(run))
+  return out
+
+
+class SegmentedStep:
+  """compose_step's step for a trainer with lazy phases, run from Python as jitted segments
+  (`segments_of`): `begin` (the step's keys, as compose_step splits them), the due segments in
+  order, `finish` (the step counter). Every variant shares the segments: StyleGAN2's three
+  variants (plain; + path length; + lazy R1 and path length) compile the always-due phases
+  once instead of three times. Same keys, batches, order and state as compose_step.
+
+  `segment_fn(names, real_batches)` returns the jitted segment, called as
+  seg(state, batch, keys, outputs) -> (state, metrics, outputs); the engine caches them.
+  """
+
+  def __init__(self, phases: Sequence[Phase], variant: Variant, num_keys: int,
+               segment_fn: Callable, state_sharding, replicated):
+    due = set(variant.phases)
+    self.segments = [names for names in segments_of(phases) if names[0] in due]
+    self.real_batches, self.num_keys = variant.real_batches, num_keys
+    self._segment_fn = segment_fn
+
+    def begin(state):
+      keys = jax.random.split(state.rng, num_keys + 1)
+      return state.replace(rng=keys[0]), keys
+
+    self._begin = jax.jit(begin, in_shardings=(state_sharding,),
+                          out_shardings=(state_sharding, replicated), donate_argnums=0)
+    self._finish = jax.jit(lambda state: state.replace(step=state.step + 1),
+                           in_shardings=(state_sharding,), out_shardings=state_sharding,
+                           donate_argnums=0)
+
+  def __call__(self, state, batch):
+    state, keys = self._begin(state)
+    metrics, outputs = {}, {}
+    for names in self.segments:
+      state, seg_metrics, outputs = self._segment_fn(names, self.real_batches)(
+          state, batch, keys, outputs)
+      metrics.update(seg_metrics)
+    return self._finish(state), metrics
+
+  def lower(self, state, batch):
+    """What jit(step).lower gives for the tools that compile a step ahead of time
+    (benchmarks): .compile() compiles every due segment -> CompiledSegments."""
+    return LoweredSegments([lowered for _, lowered in self.lowered_segments(state, batch)])
+
+  def lowered_segments(self, state, batch):
+    """(names, lowered) of each due segment, from abstract (or concrete) state and batch."""
+    keys = jax.ShapeDtypeStruct((self.num_keys + 1,) + tuple(state.rng.shape), state.rng.dtype)
+    outputs, out = {}, []
+    for names in self.segments:
+      seg = self._segment_fn(names, self.real_batches)
+      out.append((names, seg.lower(state, batch, keys, outputs)))
+      outputs = jax.eval_shape(seg, state, batch, keys, outputs)[2]
+    return out
+
+
+class LoweredSegments(NamedTuple):
+  lowered: list
+
+  def compile(self):
+    return CompiledSegments([lowered.compile() for lowered in self.lowered])
+
+
+class CompiledSegments(NamedTuple):
+  compiled: list
+
+  def cost_analysis(self) -> dict:
+    """The segments' XLA cost analyses, summed key by key."""
+    total = {}
+    for c in self.compiled:
+      cost = c.cost_analysis()
+      cost = (cost[0] if cost else {}) if isinstance(cost, (list, tuple)) else (cost or {})
+      for k, v in cost.items():
+        total[k] = total.get(k, 0.0) + float(v)
+    return total
+
+
+def segment_step(phases: Sequence[Phase], names: tuple[str, ...], real_batches: int):
+  """seg(state, batch, keys, outputs) -> (state, metrics, outputs): the named phases in order,
+  as compose_step runs them (`keys`: the step's, split by SegmentedStep's begin)."""
+  active = [p for p in phases if p.name in names]
+
+  def seg(state, batch, keys, outputs):
+    last = jax.tree_util.tree_map(lambda x: x[-1], batch)
+    outputs, metrics = dict(outputs), {}
+    for phase in active:
+      key = None if phase.key_slot is None else keys[1 + phase.key_slot]
+      if phase.repeated:
+        state, phase_metrics = _repeat(phase, state, batch, key, real_batches, outputs)
+      else:
+        state, phase_metrics, out = phase.run(state, {**last, **outputs}, key)
+        outputs.update(out)
+      metrics.update(phase_metrics)
+    return state, metrics, outputs
+
+  return seg
+
+
 def mean_metrics(metrics_list):
   return jax.tree_util.tree_map(lambda *xs: jnp.mean(jnp.stack(xs)), *metrics_list)
 
