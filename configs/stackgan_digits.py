@@ -23,7 +23,10 @@ halved on a step schedule. Departures, for CPU minutes per stage:
 - steps 3000 per stage (the measured runs were shorter: docs/text_to_image.md), lr halved every
   1000 steps;
 - the text embeddings are the bundled GRU encoder's on captioned_digits (docs/text_to_image.md),
-  not char-CNN-RNN's on CUB; stage is 1 by default so a bare `train` makes the Stage-I run.
+  not char-CNN-RNN's on CUB, stored in the encoder's canonical coordinates (the 128 directions
+  of the GRU space most correlated with the paired images, whitened: jaxgan/text/encoder.py),
+  so the class reaches the CA, which is the reference's (Dense + ReLU to mu, log sigma^2) on
+  that input; stage is 1 by default so a bare `train` makes the Stage-I run.
 """
 
 import ml_collections

@@ -18,7 +18,7 @@ from jaxgan import losses
 from jaxgan.config import optimizer_config
 from jaxgan.errors import JaxganError
 from jaxgan.nn import backend
-from jaxgan.nn.padded_conv import Conv, TransposedConv2x
+from jaxgan.nn.padded_conv import Conv, TransposedConv2x, UpsampleConv
 from jaxgan.nn.transposed_conv import FractionallyStridedConv
 from jaxgan.train import adversarial, parallel, phases, terms
 from jaxgan.train.checkpoints import Checkpointer
@@ -364,6 +364,7 @@ def _both_paths(module, x, set_impl):
     (TransposedConv2x(4, kernel_size=4, padding=(2, 2)), (2, 3, 3, 2)),
     (Conv(6, 3, strides=2), (2, 6, 6, 3)),
     (FractionallyStridedConv(4), (2, 4, 4, 3)),
+    (UpsampleConv(5), (2, 3, 4, 2)),  # StackGAN's nearest x2 + 3x3 conv, as four 2x2 phases
 ])
 def test_cpu_workarounds_and_xla_convolutions_are_the_same_function(module, shape, conv_impl):
   x = jax.random.normal(jax.random.PRNGKey(1), shape)

@@ -30,9 +30,11 @@ def small_cache(monkeypatch, tmp_path):
   monkeypatch.setattr(cd, "generate", lambda split, num_sources=None: full(split, 40))
   cd._cached.cache_clear()
   E._load_cached.cache_clear()
+  E.text_projection.cache_clear()
   yield tmp_path
   cd._cached.cache_clear()
   E._load_cached.cache_clear()
+  E.text_projection.cache_clear()
 
 
 def test_tokens():
@@ -111,8 +113,31 @@ def test_cached_encoder_and_stored_layout(small_cache):
     names = pickle.load(f, encoding="latin1")
   assert stored.shape == (n, 10, 1024) and stored.dtype == np.float32 and len(names) == n
   assert (split_dir / "filenames.pickle").read_bytes()[:2] == b"\x80\x02"  # protocol 2
-  first = E.rescale(model.embed(cd.captioned_digits("test")["captions"][0]))
+  captions = cd.captioned_digits("test")["captions"][0]
+  first = E.rescale(E.text_projection(recipe)(E.rescale(model.embed(captions))))
   np.testing.assert_allclose(stored[0], first, atol=1e-4)
+  np.testing.assert_allclose(E.embed_captions(captions, "gru", recipe), first, atol=1e-4)
+  assert E.projection_path(recipe).exists()
+  assert not np.any(stored[..., E.PROJECTION_DIM:])  # the canonical coordinates, zero-padded
+
+
+def test_canonical_projection_picks_the_image_correlated_directions():
+  # Text: a high-variance direction the images do not share, a low-variance one they do (as
+  # the GRU's class directions), and noise; the projection must keep the second, whitened.
+  rng = np.random.default_rng(0)
+  n = 4000
+  shared, loud = rng.normal(size=n), rng.normal(size=n)
+  text = rng.normal(size=(n, 6)) * 0.01
+  text[:, 0] += 10.0 * loud
+  text[:, 3] += 0.05 * shared
+  image = rng.normal(size=(n, 5)) * 0.1
+  image[:, 1] += shared
+  projection = E.canonical_projection(text, image, dim=1, whiten_dim=6)
+  out = projection(text)[:, 0]
+  assert abs(np.corrcoef(out, shared)[0, 1]) > 0.95
+  assert abs(np.corrcoef(out, loud)[0, 1]) < 0.05
+  np.testing.assert_allclose(out.std(), 1.0, rtol=0.02)
+  np.testing.assert_allclose(out.mean(), 0.0, atol=0.02)
 
 
 def test_multihot_layout(small_cache):

@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgan.nn.basic import compute_dtype
-from jaxgan.nn.padded_conv import Conv
+from jaxgan.nn.padded_conv import Conv, UpsampleConv
 
 INIT = nn.initializers.normal(0.02)
 PAD1 = ((1, 1), (1, 1))
@@ -88,10 +88,8 @@ class UpBlock(nn.Module):
 
   @nn.compact
   def __call__(self, h, train: bool):
-    b, height, width, c = h.shape
-    h = jnp.broadcast_to(h[:, :, None, :, None, :], (b, height, 2, width, 2, c))
-    h = h.reshape(b, 2 * height, 2 * width, c)  # nearest-neighbour x2
-    h = Conv(self.features, 3, 1, PAD1, use_bias=False, kernel_init=INIT, dtype=self.dtype)(h)
+    # nearest-neighbour x2 and a 3x3 conv, fused (the parameters of Conv_0 = Conv(3, pad 1))
+    h = UpsampleConv(self.features, kernel_init=INIT, dtype=self.dtype, name="Conv_0")(h)
     return nn.relu(batch_norm(train, self.dtype)(h))
 
 
