@@ -48,7 +48,7 @@ def get_config():
   c.data.name = "captioned_digits"
   c.data.image_size = 64
   c.data.channels = 3
-  c.data.text_encoder = "gru"
+  c.data.text_encoder = "gru_cca"
   c.batch_size = 64  # the reference's
   c.steps = 3000
   c.loss = "non_saturating"  # the reference's BCE

@@ -57,7 +57,7 @@ def main(argv=None) -> int:
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   fresh = CondAugment(128, sample=False).init({"params": jax.random.PRNGKey(0)},
                                               np.zeros((2, 1024), np.float32))["params"]
-  for encoder in ("gru", "multihot"):
+  for encoder in ("gru_cca", "gru", "multihot"):
     print(f"fresh CA, {encoder}:", probe_mu(fresh, encoder, 128), flush=True)
   if args.workdir:
     from jaxgan.cli import _load_workdir  # pylint: disable=g-import-not-at-top

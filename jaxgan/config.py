@@ -93,8 +93,9 @@ def base_config() -> ml_collections.ConfigDict:
       # train_split_b / test_split_b) or 'negative' (B the negatives of a disjoint half).
       layout="", direction="AtoB", domain_b="", train_split_b="", test_split_b="",
       # Captioned sets (captioned_digits, stackgan_cub/coco): the caption embedding of
-      # captioned_digits, 'gru' (the bundled text encoder) or 'multihot' (the ablation).
-      text_encoder="gru"))
+      # captioned_digits: 'gru_cca' (the bundled text encoder in canonical coordinates), 'gru'
+      # (its raw outputs, as runs before the projection) or 'multihot' (the ablation).
+      text_encoder="gru_cca"))
 
   c.checkpoint_every = 1000
   c.keep_checkpoints = 3
@@ -385,7 +386,7 @@ RULES = {
     "data.domain_b": _str,
     "data.train_split_b": _str,
     "data.test_split_b": _str,
-    "data.text_encoder": _choice("gru", "multihot"),
+    "data.text_encoder": _choice("gru_cca", "gru", "multihot"),
     # data.name='converted' (a converted checkpoint's stand-in, jaxgan/data/converted.py).
     "data.num_classes": _int(0),
     "data.pairing": _choice("", "paired", "unpaired"),

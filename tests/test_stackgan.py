@@ -244,7 +244,7 @@ def test_one_line_errors(stage1_run, tmp_path, capsys):
   assert _train(tmp_path / "other", steps=1, stage=2, **{
       "data.text_encoder": "multihot",
       "stage1_workdir": str(stage1_run / "w" / "stage1")}) == 1
-  _one_line_error(capsys, "data.text_encoder='gru'", "'multihot'")
+  _one_line_error(capsys, "data.text_encoder='gru_cca'", "'multihot'")
   assert not (tmp_path / "other" / "checkpoints").exists()
   empty = tmp_path / "empty.txt"
   empty.write_text("\n  \n")

@@ -101,12 +101,12 @@ def test_cached_encoder_and_stored_layout(small_cache):
   assert reloaded.vocabulary == model.vocabulary
   texts = ["a red seven", "the digit two in blue , the background is white dotted"]
   np.testing.assert_allclose(reloaded.embed(texts), model.embed(texts), atol=1e-6)
-  embeddings = E.caption_embeddings("test", "gru", recipe)
+  embeddings = E.caption_embeddings("test", "gru_cca", recipe)
   n = len(cd.captioned_digits("test")["images"])
   assert embeddings.shape == (n, 10, 1024) and embeddings.dtype == np.float32
   np.testing.assert_allclose(np.linalg.norm(embeddings, axis=-1), 32.0, rtol=1e-4)
   # the published layout: float32 (N, 10, 1024) and N names, readable as Python-2 pickles are
-  split_dir = E.embeddings_dir("gru", recipe) / "test"
+  split_dir = E.embeddings_dir("gru_cca", recipe) / "test"
   with open(split_dir / "char-CNN-RNN-embeddings.pickle", "rb") as f:
     stored = pickle.load(f, encoding="latin1")
   with open(split_dir / "filenames.pickle", "rb") as f:
@@ -116,7 +116,12 @@ def test_cached_encoder_and_stored_layout(small_cache):
   captions = cd.captioned_digits("test")["captions"][0]
   first = E.rescale(E.text_projection(recipe)(E.rescale(model.embed(captions))))
   np.testing.assert_allclose(stored[0], first, atol=1e-4)
-  np.testing.assert_allclose(E.embed_captions(captions, "gru", recipe), first, atol=1e-4)
+  np.testing.assert_allclose(E.embed_captions(captions, "gru_cca", recipe), first, atol=1e-4)
+  # 'gru': the raw outputs runs before the projection were trained on, stored apart.
+  raw = E.caption_embeddings("test", "gru", recipe)
+  np.testing.assert_allclose(raw[0], E.rescale(model.embed(captions)), atol=1e-4)
+  np.testing.assert_allclose(E.embed_captions(captions, "gru", recipe), raw[0], atol=1e-4)
+  assert E.embeddings_dir("gru", recipe) != E.embeddings_dir("gru_cca", recipe)
   assert E.projection_path(recipe).exists()
   assert not np.any(stored[..., E.PROJECTION_DIM:])  # the canonical coordinates, zero-padded
 
@@ -193,7 +198,7 @@ def test_unknown_encoder(small_cache):
                     reason="trains the full encoder (minutes); set JAXGAN_SLOW_TESTS=1")
 def test_full_encoder_is_accepted():
   from jaxgan.text.evaluate import ACCEPT, probe_accuracies, retrieval
-  accuracies = probe_accuracies("gru")
+  accuracies = probe_accuracies("gru_cca")
   assert min(accuracies.values()) >= ACCEPT, accuracies
   recall = retrieval()
   assert recall["R@5"] >= recall["R@1"] > 0.05, recall

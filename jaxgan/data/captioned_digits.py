@@ -43,8 +43,9 @@ As a training data set (`load`, data.name='captioned_digits'), an example is
 The source has len = 10 x number of images: example i is image i // 10 with caption i % 10.
 The engine's seeded permutation of all (image, caption) pairs is what picks "one random caption of
 the ten per step", deterministically and resumably (each pair once per pass; the marginal is the
-reference code's uniform image, uniform caption). data.text_encoder picks the embeddings: 'gru'
-(the trained bidirectional GRU of jaxgan.text.encoder) or 'multihot' (the ablation).
+reference code's uniform image, uniform caption). data.text_encoder picks the embeddings: 'gru_cca'
+(the trained bidirectional GRU of jaxgan.text.encoder, in canonical coordinates), 'gru' (its raw
+outputs, what runs before the projection were trained on) or 'multihot' (the ablation).
 """
 
 from __future__ import annotations
@@ -428,6 +429,7 @@ def load(data_config, split: str = "train"):
   channels = data_config.get("channels", 3) if hasattr(data_config, "get") else 3
   if channels != 3:
     raise JaxganError(f"captioned_digits is RGB: data.channels must be 3, got {channels}")
-  encoder = data_config.get("text_encoder", "gru") if hasattr(data_config, "get") else "gru"
+  encoder = (data_config.get("text_encoder", "gru_cca") if hasattr(data_config, "get")
+             else "gru_cca")
   source = _source(split, size, encoder)
   return source, TextDataInfo("captioned_digits", "images", (size, size, 3), DIGITS_NUM_CLASSES)

@@ -19,7 +19,9 @@ the real CUB/COCO files, so one reader serves both. Every stored embedding is re
 sqrt(1024) (one unit per dimension, root mean square), whichever encoder made it, so the
 conditioning-augmentation layer sees one scale.
 
-The stored 'gru' embeddings are the GRU's outputs in canonical coordinates (`TextProjection`):
+The stored 'gru_cca' embeddings (the default) are the GRU's outputs in canonical coordinates
+(`TextProjection`); 'gru' keeps the GRU's raw outputs, as runs made before the projection were
+trained on (their recorded config says 'gru', so they sample and resume as trained):
 the contrastive encoder spends nearly all of its variance on the large visual attributes
 (background, colour, position: 32 principal directions hold 99% of it) and keeps the class,
 slant and thickness in directions of about 1/1000 of the top variance, which StackGAN's
@@ -68,7 +70,7 @@ PAD, UNK = "<pad>", "<unk>"
 CODE_VERSION = 1
 PROJECTION_DIM = 128  # canonical directions kept
 WHITEN_DIM = 256  # principal directions of each side whitened before CCA
-ENCODERS = ("gru", "multihot")
+ENCODERS = ("gru_cca", "gru", "multihot")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -388,9 +390,12 @@ def text_projection(recipe: EncoderRecipe = DEFAULT_RECIPE) -> TextProjection:
   return projection
 
 
-def gru_embeddings(captions: list[str], recipe: EncoderRecipe = DEFAULT_RECIPE) -> np.ndarray:
-  """float32 (N, 1024) stored 'gru' embeddings of captions: rescaled, projected, rescaled."""
-  return rescale(text_projection(recipe)(rescale(load_text_encoder(recipe).embed(captions))))
+def gru_embeddings(captions: list[str], recipe: EncoderRecipe = DEFAULT_RECIPE,
+                   canonical: bool = True) -> np.ndarray:
+  """float32 (N, 1024) stored embeddings of captions: 'gru_cca' (canonical) rescaled, projected,
+  rescaled; 'gru' the GRU's rescaled outputs."""
+  raw = rescale(load_text_encoder(recipe).embed(captions))
+  return rescale(text_projection(recipe)(raw)) if canonical else raw
 
 
 
@@ -425,8 +430,8 @@ def filenames(split: str, num: int) -> list[str]:
 
 def embeddings_dir(encoder: str, recipe: EncoderRecipe = DEFAULT_RECIPE) -> pathlib.Path:
   """Where the split folders (StackGAN layout) of an encoder's caption embeddings live."""
-  tag = ("multihot" if encoder == "multihot"
-         else f"gru-{recipe.digest()}-cca{PROJECTION_DIM}-{WHITEN_DIM}")
+  tag = {"multihot": "multihot", "gru": f"gru-{recipe.digest()}",
+         "gru_cca": f"gru-{recipe.digest()}-cca{PROJECTION_DIM}-{WHITEN_DIM}"}[encoder]
   return cd.cache_dir() / f"{cd.VERSION}-embeddings-{tag}"
 
 
@@ -443,7 +448,7 @@ def write_stackgan_split(split_dir: pathlib.Path, names: list[str],
     os.replace(tmp, split_dir / name)
 
 
-def caption_embeddings(split: str, encoder: str = "gru",
+def caption_embeddings(split: str, encoder: str = "gru_cca",
                        recipe: EncoderRecipe = DEFAULT_RECIPE) -> np.ndarray:
   """float32 (N, 10, 1024) embeddings of a captioned_digits split's captions (cached on disk)."""
   from jaxgan.data.stackgan_files import read_split  # pylint: disable=g-import-not-at-top
@@ -458,7 +463,8 @@ def caption_embeddings(split: str, encoder: str = "gru",
       embeddings = multihot_embeddings(data["attributes"], data["mentions"])
     else:
       flat = [t for row in data["captions"] for t in row]
-      embeddings = gru_embeddings(flat, recipe).reshape(num, cd.CAPTIONS_PER_IMAGE, -1)
+      embeddings = gru_embeddings(flat, recipe, canonical=encoder == "gru_cca").reshape(
+          num, cd.CAPTIONS_PER_IMAGE, -1)
     write_stackgan_split(split_dir, filenames(split, num), embeddings)
   names, embeddings = read_split(split_dir)
   if len(names) != num:
@@ -466,14 +472,14 @@ def caption_embeddings(split: str, encoder: str = "gru",
   return embeddings
 
 
-def embed_captions(captions: list[str], encoder: str = "gru",
+def embed_captions(captions: list[str], encoder: str = "gru_cca",
                    recipe: EncoderRecipe = DEFAULT_RECIPE) -> np.ndarray:
   """float32 (N, 1024) stored-scale embeddings of free text (for `sample --captions`).
 
   'multihot' parses the attribute words the templates use; unknown words are ignored.
   """
-  if encoder == "gru":
-    return gru_embeddings(list(captions), recipe)
+  if encoder in ("gru", "gru_cca"):
+    return gru_embeddings(list(captions), recipe, canonical=encoder == "gru_cca")
   if encoder != "multihot":
     raise JaxganError(f"unknown text encoder {encoder!r} (expected {' or '.join(ENCODERS)})")
   return rescale(np.stack([_parse_multihot(text) for text in captions]))
@@ -520,7 +526,7 @@ def _parse_multihot(text: str) -> np.ndarray:
   return vec
 
 
-def test_prompts(num: int, encoder: str = "gru", seed: int = 0,
+def test_prompts(num: int, encoder: str = "gru_cca", seed: int = 0,
                  recipe: EncoderRecipe = DEFAULT_RECIPE) -> dict:
   """`num` captions of the captioned_digits 'test' split, for sampling and scoring a generator.
 

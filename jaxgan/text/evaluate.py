@@ -28,7 +28,7 @@ from jaxgan.text import encoder as text_encoder
 ACCEPT = 0.99
 
 
-def probe_accuracies(encoder: str = "gru", probe_train: int = 6000, seed: int = 0,
+def probe_accuracies(encoder: str = "gru_cca", probe_train: int = 6000, seed: int = 0,
                      recipe=text_encoder.DEFAULT_RECIPE) -> dict[str, float]:
   """attribute -> test accuracy of a linear probe on the embeddings of captions naming it."""
   from sklearn.linear_model import LogisticRegression  # pylint: disable=g-import-not-at-top
@@ -91,13 +91,13 @@ def oracle_retrieval(ks=(1, 5)) -> dict[str, float]:
 
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--encoder", default="gru", choices=text_encoder.ENCODERS)
+  parser.add_argument("--encoder", default="gru_cca", choices=text_encoder.ENCODERS)
   parser.add_argument("--probe-train", type=int, default=6000)
   parser.add_argument("--json", default="")
   args = parser.parse_args(argv)
   start = time.perf_counter()
   report = {"encoder": args.encoder}
-  if args.encoder == "gru":
+  if args.encoder in ("gru", "gru_cca"):
     model = text_encoder.load_text_encoder()
     report["train_seconds"] = model.train_seconds
     report["retrieval"] = retrieval()
