@@ -479,7 +479,8 @@ def test_network_noise_is_the_same_on_8_devices_as_on_1(tmp_path):
   outs = {}
   for n in (1, 8):
     env = dict(os.environ, JAX_PLATFORMS="cpu",
-               XLA_FLAGS=f"--xla_force_host_platform_device_count={n}")
+               XLA_FLAGS=(os.environ.get("XLA_FLAGS", "")
+                          + f" --xla_force_host_platform_device_count={n}"))
     subprocess.run([sys.executable, str(script), str(tmp_path / f"{n}.npy")], check=True,
                    env=env)
     outs[n] = np.load(tmp_path / f"{n}.npy")

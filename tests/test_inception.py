@@ -413,7 +413,8 @@ def test_features_sharded_over_two_devices(tmp_path):
   import sys  # pylint: disable=g-import-not-at-top
   script = tmp_path / "sharded.py"
   script.write_text(_SHARDED)
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
+  env = dict(os.environ, XLA_FLAGS=(os.environ.get("XLA_FLAGS", "")
+                                    + " --xla_force_host_platform_device_count=2"),
              JAX_PLATFORMS="cpu", PYTHONPATH=os.path.dirname(os.path.dirname(__file__)))
   proc = subprocess.run([sys.executable, str(script), os.path.join(FIXTURES, "inception_net.npz")],
                         capture_output=True, text=True, env=env, timeout=600, check=False)

@@ -28,7 +28,8 @@ def _free_port() -> int:
 
 def _env(num_devices: int):
   return dict(os.environ, JAX_PLATFORMS="cpu",
-              XLA_FLAGS=f"--xla_force_host_platform_device_count={num_devices}")
+              XLA_FLAGS=(os.environ.get("XLA_FLAGS", "")
+                         + f" --xla_force_host_platform_device_count={num_devices}"))
 
 
 def test_two_processes_step_equals_the_single_process_step(tmp_path):

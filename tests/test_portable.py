@@ -36,7 +36,8 @@ SMALL_DCGAN = [
 
 def _env(devices: int) -> dict:
   env = dict(os.environ, JAX_PLATFORMS="cpu",
-             XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
+             XLA_FLAGS=(os.environ.get("XLA_FLAGS", "")
+                        + f" --xla_force_host_platform_device_count={devices}"))
   env.setdefault("JAXGAN_CACHE", str(Path.home() / ".cache" / "jaxgan"))
   return env
 

@@ -130,7 +130,8 @@ def _run_on_devices(tmp_path, device_counts):
   procs = []
   for n in device_counts:
     out, info = tmp_path / f"state{n}.npz", tmp_path / f"info{n}.json"
-    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={n}",
+    env = dict(os.environ, XLA_FLAGS=(os.environ.get("XLA_FLAGS", "")
+                                      + f" --xla_force_host_platform_device_count={n}"),
                JAX_PLATFORMS="cpu")
     proc = subprocess.Popen([sys.executable, str(script), str(out), str(info)], env=env,
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

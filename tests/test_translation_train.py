@@ -395,7 +395,8 @@ def test_cyclegan_on_8_devices_equals_1(tmp_path):
   script = tmp_path / "eight.py"
   script.write_text(_DEVICES_SCRIPT.format(tests=os.path.dirname(os.path.abspath(__file__))))
   out = tmp_path / "eight.npz"
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
+  env = dict(os.environ, XLA_FLAGS=(os.environ.get("XLA_FLAGS", "")
+                                    + " --xla_force_host_platform_device_count=8"),
              JAX_PLATFORMS="cpu")
   subprocess.run([sys.executable, str(script), str(out)], check=True, env=env, cwd=REPO)
   one, rows = cyclegan_two_steps()
