@@ -15,7 +15,7 @@ if "JAXGAN_XLA_CACHE" not in os.environ:
 # The tests' models are tiny: their time goes to XLA compiling them, not to running them. The
 # backend's optimisation level 0 (LLVM's code generation; XLA's own graph passes still run)
 # halves that time (a tiny ProGAN run: 101 -> 54 CPU s) and computes the same functions, up to
-# floating-point rounding (no fused multiply-adds): a test that compares a subprocess's run with
+# floating-point rounding: a test that compares a subprocess's run with
 # its own (the forced-device-count ones) passes these flags on. Training runs outside the tests
 # keep XLA's default.
 _flags = os.environ.get("XLA_FLAGS", "")
