@@ -105,7 +105,7 @@ def upsample_conv3x3(x, kernel):
   (4 Cout channels) and an interleave: 16 (H+1)^2 instead of 36 H^2 multiply-adds per channel
   pair, and XLA's CPU backend gets the small-map case it is fast at (StackGAN's Stage-I G
   4 -> 8: 262 -> 123 ms of CPU for a batch of 64 forward and backward). Elsewhere the plain
-  upsample and convolution (same function: tests/test_stackgan.py).
+  upsample and convolution (same function: tests/test_engine.py).
   """
   b, h, w, cin = x.shape
   cout = kernel.shape[-1]

@@ -78,20 +78,28 @@ def compose_step(phases: Sequence[Phase], variant: Variant, num_keys: int):
 
   def step(state, batch):
     keys = jax.random.split(state.rng, num_keys + 1)
-    state = state.replace(rng=keys[0])
-    last = jax.tree_util.tree_map(lambda x: x[-1], batch)
-    outputs, metrics = {}, {}
-    for phase in active:
-      key = None if phase.key_slot is None else keys[1 + phase.key_slot]
-      if phase.repeated:
-        state, phase_metrics = _repeat(phase, state, batch, key, variant.real_batches, outputs)
-      else:
-        state, phase_metrics, out = phase.run(state, {**last, **outputs}, key)
-        outputs.update(out)
-      metrics.update(phase_metrics)
+    state, metrics, _ = run_phases(active, state.replace(rng=keys[0]), batch, keys,
+                                   variant.real_batches)
     return state.replace(step=state.step + 1), metrics
 
   return step
+
+
+def run_phases(active: Sequence[Phase], state, batch, keys, real_batches: int,
+               outputs: dict | None = None):
+  """The phases in order within one step (`keys`: the step's, split as compose_step splits
+  them; `outputs`: what earlier phases of the step passed on). -> (state, metrics, outputs)."""
+  last = jax.tree_util.tree_map(lambda x: x[-1], batch)
+  outputs, metrics = dict(outputs or {}), {}
+  for phase in active:
+    key = None if phase.key_slot is None else keys[1 + phase.key_slot]
+    if phase.repeated:
+      state, phase_metrics = _repeat(phase, state, batch, key, real_batches, outputs)
+    else:
+      state, phase_metrics, out = phase.run(state, {**last, **outputs}, key)
+      outputs.update(out)
+    metrics.update(phase_metrics)
+  return state, metrics, outputs
 
 
 def _repeat(phase: Phase, state, batch, key, count: int, outputs: dict):
@@ -159,14 +167,8 @@ class ChunkedStep:
       return state, sums
 
     def finish(state, batch, keys, sums):
-      last = jax.tree_util.tree_map(lambda x: x[-1], batch)
-      metrics = jax.tree_util.tree_map(lambda s: s / count, sums)
-      outputs = {}
-      for phase in rest:
-        key = None if phase.key_slot is None else keys[1 + phase.key_slot]
-        state, phase_metrics, out = phase.run(state, {**last, **outputs}, key)
-        outputs.update(out)
-        metrics.update(phase_metrics)
+      state, rest_metrics, _ = run_phases(rest, state, batch, keys, count)
+      metrics = {**jax.tree_util.tree_map(lambda s: s / count, sums), **rest_metrics}
       return state.replace(step=state.step + 1), metrics
 
     self._begin = jax.jit(begin, in_shardings=(state_sharding,),
@@ -291,17 +293,7 @@ def segment_step(phases: Sequence[Phase], names: tuple[str, ...], real_batches: 
   active = [p for p in phases if p.name in names]
 
   def seg(state, batch, keys, outputs):
-    last = jax.tree_util.tree_map(lambda x: x[-1], batch)
-    outputs, metrics = dict(outputs), {}
-    for phase in active:
-      key = None if phase.key_slot is None else keys[1 + phase.key_slot]
-      if phase.repeated:
-        state, phase_metrics = _repeat(phase, state, batch, key, real_batches, outputs)
-      else:
-        state, phase_metrics, out = phase.run(state, {**last, **outputs}, key)
-        outputs.update(out)
-      metrics.update(phase_metrics)
-    return state, metrics, outputs
+    return run_phases(active, state, batch, keys, real_batches, outputs)
 
   return seg
 
