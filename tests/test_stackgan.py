@@ -163,6 +163,16 @@ def test_step_learning_rate_schedule():
     validate(config, num_devices=1)
 
 
+def test_digits_config_halves_the_rates_every_20_epochs_of_images():
+  # The reference's LR_DECAY_EPOCH = 20, an epoch one pass over the images (one caption each).
+  from jaxgan.data.captioned_digits import captioned_digits  # pylint: disable=g-import-not-at-top
+  images = len(captioned_digits("train")["images"])
+  config = load_config_file(DIGITS)
+  for opt in (config.optimizer.g, config.optimizer.d):
+    assert (opt.lr_decay, opt.decay_factor) == ("step", 0.5)
+    assert opt.decay_every == round(20 * images / config.batch_size) == 2247
+
+
 # ------------------------------------------------------------------ stages, resume, CLI
 
 
