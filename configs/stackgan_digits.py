@@ -20,13 +20,15 @@ halved on a step schedule. Departures, for CPU minutes per stage:
   1000 steps measured, so the goal of the issue is not reached with this config;
 - a 16x16 Stage-I D reaches 4x4 after two halvings at 2 Nd, and its conditioned head keeps that
   width, as the reference's keeps its 8 Nd (jaxgan/models/stackgan.py);
-- learning rates halved every 2247 steps: the reference's halving every LR_DECAY_EPOCH = 20
-  epochs (cfg/coco_s1.yml; an epoch is one pass over the images, one caption of each), which is
-  20 x 7190 train images / batch 64 here (the runs in docs/text_to_image.md before this halved
-  every 1000 steps, 2.2 times as fast); steps 3000 per stage where the reference's 120 epochs
-  would be 13,480: a plain DCGAN does not draw digits on these images at 16x16 within 6000
-  steps either (docs/text_to_image.md), so the data, not the step count of this config, is what
-  keeps Stage-I from the goal;
+- learning rates halved every 2247 steps: the reference code's halving every LR_DECAY_EPOCH =
+  20 epochs of a 120-epoch run (cfg/coco_s1.yml; an epoch is one pass over the images, one
+  caption of each), which is 20 x 7190 train images / batch 64 here (the runs in
+  docs/text_to_image.md before this halved every 1000 steps, 2.2 times as fast; the paper's CUB
+  schedule, every 100 of 600 epochs as configs/stackgan_cub.py, would first halve at step
+  11,234, past this config's end); steps 3000 per stage where 120 epochs would be 13,480: a
+  plain DCGAN does not draw digits on these images at 16x16 within 6000 steps either
+  (configs/dcgan_captioned_digits.py, docs/text_to_image.md), so the images, not this config's
+  step count or schedule, are what keeps Stage-I from the goal;
 - the text embeddings are the bundled GRU encoder's on captioned_digits (docs/text_to_image.md),
   not char-CNN-RNN's on CUB, stored in the encoder's canonical coordinates (the 128 directions
   of the GRU space most correlated with the paired images, whitened: jaxgan/text/encoder.py),
