@@ -44,7 +44,7 @@ def get_config():
   c.steps = 1000
   c.loss = "non_saturating"
   gamma = 1.0
-  c.d_terms.r1 = dict(weight=gamma / 2)
+  c.d_terms.r1 = dict(weight=gamma / 2, every=1)  # every step, as the paper
   c.optimizer.g = optimizer_config("adam", lr=1e-3, b1=0.0, b2=0.99, eps=1e-8)
   c.optimizer.d = optimizer_config("adam", lr=1e-3, b1=0.0, b2=0.99, eps=1e-8)
   # Half-life 10 kimg at batch 32, ramped up as StyleGAN2-ADA (ema_rampup 0.05).
