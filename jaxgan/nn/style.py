@@ -135,6 +135,13 @@ def resolve_modconv_impl(impl: str) -> str:
   return impl
 
 
+def demodulation_coefficients(weight, styles):
+  """1 / sqrt(sum over k, k, I of (weight * s_n)^2 + 1e-8) per sample and output channel, [N, O]:
+  sum_I s_I^2 * sum_{k,k} weight^2, without forming the modulated kernels."""
+  weight, styles = weight.astype(jnp.float32), styles.astype(jnp.float32)
+  return jax.lax.rsqrt(jnp.square(styles) @ jnp.sum(jnp.square(weight), axis=(0, 1)) + EPS)
+
+
 def modulated_conv2d(x, weight, styles, demodulate: bool = True, padding="SAME",
                      impl: str = "grouped", dtype=None):
   """StyleGAN2's modulated convolution, stride 1: x [N,H,W,I], weight [k,k,I,O], styles [N,I].
@@ -155,10 +162,7 @@ def modulated_conv2d(x, weight, styles, demodulate: bool = True, padding="SAME",
   styles = styles.astype(jnp.float32)
   weight = weight.astype(jnp.float32)
   dn = ("NHWC", "HWIO", "NHWC")
-  dcoefs = None
-  if demodulate:
-    # sum over k, k, I of (weight * s)^2 = sum_I s_I^2 * sum_{k,k} weight^2  -> [N, O]
-    dcoefs = jax.lax.rsqrt(jnp.square(styles) @ jnp.sum(jnp.square(weight), axis=(0, 1)) + EPS)
+  dcoefs = demodulation_coefficients(weight, styles) if demodulate else None
   impl = resolve_modconv_impl(impl)
   if impl == "fused":
     xs = x.astype(jnp.float32) * styles[:, None, None, :]
