@@ -79,6 +79,11 @@ def base_config() -> ml_collections.ConfigDict:
   # One-sided label smoothing (Salimans et al. 2016): D's target on reals is 1 - this (0.1: the
   # paper's 0.9), fakes keep 0. Cross-entropy losses (minimax, non_saturating) only; 0: off.
   c.label_smoothing = 0.0
+  # InfoGAN (Chen et al. 2016): a categorical code of `categories` values, drawn uniformly and
+  # fed to G one-hot after z; D's head Q predicts it from D's features, and G and Q (with D's
+  # body) minimise `weight` x its cross-entropy (the paper's mutual-information bound; weight 1
+  # for categorical codes). Unconditional DCGANs of the adversarial trainer; 0: off.
+  c.info_code = ml_collections.ConfigDict(dict(categories=0, weight=1.0))
 
   c.generator = ml_collections.ConfigDict()
   c.discriminator = ml_collections.ConfigDict()
@@ -395,6 +400,8 @@ RULES = {
     "top_k.gamma": _float(0.0, 1.0),
     "top_k.every": _int(1),
     "label_smoothing": _float(0.0, 1.0, hi_open=True),
+    "info_code.categories": _int(0),  # 1 is refused by validate: a code needs 2 values
+    "info_code.weight": _float(0.0),
     "diffaugment": _str,  # its policy is parsed by validate (jaxgan.augment.parse_policy)
     "checkpoint_every": _int(1),
     "keep_checkpoints": _int(1),
@@ -480,6 +487,9 @@ def check_keys(config):
       raise JaxganError(f"config key {key} must be {wanted}, got {value!r}")
 
 
+# The architectures whose D has InfoGAN's head Q (config info_code).
+INFO_CODE_ARCHITECTURES = ("dcgan",)
+
 # The trainers whose losses are the adversarial trainer's (jaxgan.train.adversarial).
 ADVERSARIAL_TRAINERS = ("adversarial", "cogan", "progan")
 
@@ -515,6 +525,16 @@ def validate(config, num_devices: int, num_processes: int = 1):
     need(config.loss in ("minimax", "non_saturating"),
          "label_smoothing smooths the cross-entropy's real targets (loss 'minimax' or "
          f"'non_saturating'), not loss {config.loss!r}")
+  code = config.get("info_code")
+  if code is not None and code.categories > 0:
+    need(code.categories >= 2, "info_code.categories must be 0 (off) or >= 2, got 1")
+    need(config.trainer == "adversarial",
+         f"info_code is an option of the adversarial trainer, not of {config.trainer!r}")
+    need(config.architecture in INFO_CODE_ARCHITECTURES,
+         f"info_code needs a discriminator with InfoGAN's head Q "
+         f"({', '.join(INFO_CODE_ARCHITECTURES)}); architecture {config.architecture!r} has none")
+    need(not config.conditional,
+         "info_code is an unsupervised code for unconditional models; set conditional=False")
   need(not config.get("remat", False) or config.architecture in REMAT_ARCHITECTURES,
        f"remat wraps the residual blocks of {', '.join(REMAT_ARCHITECTURES)}; architecture "
        f"{config.architecture!r} has none (set remat=False)")

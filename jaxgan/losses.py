@@ -83,6 +83,14 @@ def top_k_generator(generator, fake_logits, k):
   return jnp.sum(keep * per_example) / jnp.sum(keep)
 
 
+def code_cross_entropy(code_logits, codes):
+  """InfoGAN's mutual-information term for a categorical code: the mean cross-entropy
+  -log Q(c | G(z, c)) of the codes the fakes were generated with. H(c) minus it is the lower
+  bound on I(c; G(z, c)) that G and Q maximise, so both minimise it (Chen et al. 2016)."""
+  log_q = jax.nn.log_softmax(code_logits.astype(jnp.float32), axis=-1)
+  return -jnp.mean(jnp.take_along_axis(log_q, codes[:, None], axis=-1))
+
+
 ADVERSARIAL_LOSSES = {
     "minimax": AdversarialLoss(minimax_d, minimax_g),
     "non_saturating": AdversarialLoss(minimax_d, non_saturating_g),

@@ -4,6 +4,10 @@ G: a projection of z reshaped to 4x4, then fractionally-strided convolutions dou
 BatchNorm + ReLU everywhere but the tanh output. D: strided convolutions with LeakyReLU(0.2),
 BatchNorm everywhere but the input layer, no hidden fully connected layer: the last feature map
 is flattened into one logit. Weights start from N(0, 0.02) as in the paper.
+
+With `code_categories` (config info_code.categories, InfoGAN: Chen et al. 2016) D also has
+InfoGAN's head Q on the same flattened features (its MNIST net: FC 128, batch norm, LeakyReLU,
+then the code's logits), returned beside the logit when called with code_head=True.
 """
 
 from __future__ import annotations
@@ -56,9 +60,10 @@ class DCGANDiscriminator(nn.Module):
   base_features: int = 64  # features of the first layer; doubled per block
   norm: str = "batch"  # 'batch' (DCGAN, WGAN), 'layer' or 'none' (WGAN-GP's critic)
   dtype: jnp.dtype = jnp.float32
+  code_categories: int = 0  # InfoGAN's Q head predicts a code of this many values (0: none)
 
   @nn.compact
-  def __call__(self, x, labels=None, train: bool = True):
+  def __call__(self, x, labels=None, train: bool = True, code_head: bool = False):
     del labels
     blocks = _num_blocks(x.shape[1])
     h = x.astype(self.dtype)
@@ -71,7 +76,17 @@ class DCGANDiscriminator(nn.Module):
       h = nn.leaky_relu(h, 0.2)
       features *= 2
     h = h.reshape(h.shape[0], -1)
-    return nn.Dense(1, kernel_init=_INIT, dtype=self.dtype)(h)[:, 0].astype(jnp.float32)
+    logit = nn.Dense(1, kernel_init=_INIT, dtype=self.dtype)(h)[:, 0].astype(jnp.float32)
+    if not code_head:
+      return logit
+    if not self.code_categories:
+      raise ValueError("code_head=True needs code_categories > 0")
+    q = nn.Dense(128, kernel_init=_INIT, use_bias=self.norm != "batch", dtype=self.dtype)(h)
+    if self.norm == "batch":  # InfoGAN's Q: FC 128 with batch norm (no norm for the others)
+      q = norm_layer(self.norm, train, self.dtype)(q)
+    q = nn.leaky_relu(q, 0.2)
+    code_logits = nn.Dense(self.code_categories, kernel_init=_INIT, dtype=self.dtype)(q)
+    return logit, code_logits.astype(jnp.float32)
 
 
 def build(config, info):
@@ -80,6 +95,8 @@ def build(config, info):
   generator = DCGANGenerator(image_size=size, channels=channels,
                              base_features=config.generator.base_features,
                              norm=config.generator.norm, dtype=dtype)
+  code = config.get("info_code")
   discriminator = DCGANDiscriminator(base_features=config.discriminator.base_features,
-                                     norm=config.discriminator.norm, dtype=dtype)
+                                     norm=config.discriminator.norm, dtype=dtype,
+                                     code_categories=code.categories if code else 0)
   return generator, discriminator

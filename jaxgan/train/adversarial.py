@@ -39,6 +39,7 @@ EVAL_KEY = 20141  # fixed noise for evaluation, apart from training's and the gr
 STANDING_KEY = 1809  # fixed noise for the standing statistics
 NET_KEY = 7  # fold-in for the key of G's own streams (noise, dropout), apart from z's
 REG_KEY = 11  # fold-in for the lazy G terms' draws, apart from the generator phase's
+CODE_KEY = 13  # fold-in for InfoGAN's categorical code, apart from z's noise
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,9 +52,24 @@ class Networks:
   num_classes: int  # 0: unconditional
   diffaugment: str = ""  # DiffAugment policy applied to every image D sees ('': none)
   latent_distribution: str = "normal"  # z's: 'normal' or 'uniform' (networks.draw_latents)
+  code_categories: int = 0  # InfoGAN's categorical code, one-hot after z's noise (0: none)
 
   def draw_z(self, key, num: int):
-    return draw_latents(key, (num, self.latent_dim), self.latent_distribution)
+    return self.with_code(key, draw_latents(key, (num, self.latent_dim), self.latent_distribution))
+
+  def with_code(self, key, noise):
+    """G's input: the noise, then InfoGAN's one-hot code drawn uniformly (the noise alone
+    without a code). The code is read back from z by code_of."""
+    if not self.code_categories:
+      return noise
+    code = jax.random.randint(jax.random.fold_in(key, CODE_KEY), (noise.shape[0],), 0,
+                              self.code_categories)
+    return jnp.concatenate(
+        [noise, jax.nn.one_hot(code, self.code_categories, dtype=noise.dtype)], axis=1)
+
+  def code_of(self, z):
+    """The categorical code of latents drawn by draw_z."""
+    return jnp.argmax(z[:, self.latent_dim:], axis=1)
 
   def sample_latents(self, key, num: int):
     z_key, y_key = jax.random.split(key)
@@ -131,7 +147,8 @@ class AdversarialTrainer(TrainerBase):
       raise JaxganError(f"cannot build {config.architecture} for {info.shape}: {e}") from e
     self.nets = Networks(generator, discriminator, config.latent_dim,
                          info.num_classes if config.conditional else 0,
-                         config.get("diffaugment", ""), latent_distribution(config))
+                         config.get("diffaugment", ""), latent_distribution(config),
+                         _code_categories(config))
     from jaxgan.models.stylegan import StyleGeneratorBase  # pylint: disable=g-import-not-at-top
     self.style = isinstance(generator, StyleGeneratorBase)
     self.critic_updates = critic_schedule(config)
@@ -169,7 +186,8 @@ class AdversarialTrainer(TrainerBase):
     g_params, g_state = init_net(nets.generator, jax.random.fold_in(g_key, NET_KEY), z, labels,
                                  param_key=g_key)
     d_params, d_state = init_net(nets.discriminator, d_key,
-                                 *nets.d_args(self.example_inputs(), labels), param_key=d_key)
+                                 *nets.d_args(self.example_inputs(), labels), param_key=d_key,
+                                 **({"code_head": True} if nets.code_categories else {}))
     terms_lib.check_d_terms(self.d_terms, d_state)
     return TrainState(
         step=jnp.zeros((), jnp.int32),
@@ -229,6 +247,7 @@ class AdversarialTrainer(TrainerBase):
       d_loss_of = functools.partial(losses.minimax_d, real_target=1.0 - config.label_smoothing)
     top_k = config.get("top_k")
     top_k = top_k if top_k is not None and top_k.min_fraction < 1.0 else None
+    code_weight = config.info_code.weight if nets.code_categories else 0.0
 
     def fakes(state, key, num):
       z_key = key
@@ -236,7 +255,18 @@ class AdversarialTrainer(TrainerBase):
       z = constrain(z)
       fake, _ = nets.generate(state.g_params, state.g_state, z, labels, train=True,
                               key=jax.random.fold_in(z_key, NET_KEY), **self.g_kwargs(state, stage))
-      return jax.lax.stop_gradient(fake), labels
+      return jax.lax.stop_gradient(fake), labels, z
+
+    def score_fakes(d_params, d_state, fake, labels, z, key, state):
+      """D's logits of fakes, its updated collections and InfoGAN's code loss (Q's
+      cross-entropy on the codes in z; 0 without a code)."""
+      d_kw = self.d_kwargs(state, stage)
+      if not nets.code_categories:
+        logits, updated = nets.discriminate(d_params, d_state, fake, labels, key, **d_kw)
+        return logits, updated, 0.0
+      (logits, code_logits), updated = nets.discriminate(d_params, d_state, fake, labels, key,
+                                                         code_head=True, **d_kw)
+      return logits, updated, losses.code_cross_entropy(code_logits, nets.code_of(z))
 
     def d_fn_of(d_params, d_state, key, state):
       # Penalties differentiate D alone; its collections are read, not updated, by them.
@@ -247,15 +277,18 @@ class AdversarialTrainer(TrainerBase):
       (real, real_labels), key = inputs
       z_key, real_key, fake_key, term_key = jax.random.split(key, 4)
       real = self.prepare_reals(real, state, stage)
-      fake, fake_labels = fakes(state, z_key, _batch_size(real))
+      fake, fake_labels, fake_z = fakes(state, z_key, _batch_size(real))
       d_kw = self.d_kwargs(state, stage)
       real_logits, updated = nets.discriminate(d_params, d_state, real, real_labels, real_key,
                                                **d_kw)
       # The fake call reads the spectral vectors the real call read: one power iteration.
-      fake_logits, updated = nets.discriminate(d_params, keep_spectral(updated, d_state), fake,
-                                               fake_labels, fake_key, **d_kw)
+      fake_logits, updated, code_loss = score_fakes(
+          d_params, keep_spectral(updated, d_state), fake, fake_labels, fake_z, fake_key, state)
       d_loss = _sum_leaves(d_loss_of, real_logits, fake_logits)
       metrics = {"d_loss": d_loss, **_logit_metrics(real_logits, fake_logits)}
+      if nets.code_categories:  # InfoGAN: Q (D's head and body) learns to read the code
+        metrics["d_code_loss"] = code_loss
+        d_loss = d_loss + code_weight * code_loss
       term_inputs = self.d_term_inputs(terms_lib.DTermInputs(
           d_fn_of(d_params, keep_spectral(updated, d_state), term_key, state), real, fake,
           real_labels, real_logits, term_key), stage)
@@ -270,7 +303,7 @@ class AdversarialTrainer(TrainerBase):
       real = self.prepare_reals(real, state, stage)
       fake = None
       if any(t.term.needs_fake for t in terms):
-        fake, _ = fakes(state, z_key, _batch_size(real))
+        fake, _, _ = fakes(state, z_key, _batch_size(real))
       real_logits, _ = nets.discriminate(d_params, d_state, real, real_labels, real_key,
                                          **self.d_kwargs(state, stage))
       term_inputs = self.d_term_inputs(terms_lib.DTermInputs(
@@ -292,8 +325,8 @@ class AdversarialTrainer(TrainerBase):
       z = constrain(z)
       fake, g_state = nets.generate(g_params, g_state, z, labels, train=True,
                                     key=jax.random.fold_in(z_key, NET_KEY), **self.g_kwargs(state, stage))
-      fake_logits, _ = nets.discriminate(state.d_params, state.d_state, fake, labels, d_key,
-                                         **self.d_kwargs(state, stage))
+      fake_logits, _, code_loss = score_fakes(state.d_params, state.d_state, fake, labels, z,
+                                              d_key, state)
       metrics = {}
       if top_k:
         k = top_k_count(top_k, micro_size, state.step)
@@ -302,9 +335,13 @@ class AdversarialTrainer(TrainerBase):
         metrics["top_k"] = k / micro_size
       else:
         g_loss = _sum_leaves(adversarial.generator, fake_logits)
+      own_loss = g_loss
+      if nets.code_categories:  # InfoGAN: G makes its code readable by Q
+        metrics["g_code_loss"] = code_loss
+        own_loss = g_loss + code_weight * code_loss
       term_inputs = g_term_inputs(g_params, state.g_state, term_key, extra)
       total, term_metrics, updates = terms_lib.add_g_terms(
-          g_loss, main_g_terms, lambda t: t.term.fn(term_inputs))
+          own_loss, main_g_terms, lambda t: t.term.fn(term_inputs))
       return total, (g_state, {"g_loss": g_loss, **metrics, **term_metrics}, updates)
 
     def g_reg_loss_fn(terms, g_params, g_state, inputs, state, extra):
@@ -444,7 +481,8 @@ class AdversarialTrainer(TrainerBase):
     if truncation:
       if truncation <= 0:
         raise ValueError(f"truncation must be > 0, got {truncation}")
-      z = truncated_latents(key, (num, self.config.latent_dim), float(truncation))
+      z = self.nets.with_code(
+          key, truncated_latents(key, (num, self.config.latent_dim), float(truncation)))
     else:
       z = self.nets.draw_z(key, num)
     if not self.nets.num_classes:
@@ -730,6 +768,12 @@ def slerp_latents(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
   out = direction * ((1.0 - tt) * norm_a + tt * norm_b)
   out = np.where(tt == 0.0, a64, np.where(tt == 1.0, b64, out))
   return out.astype(a.dtype)
+
+
+def _code_categories(config) -> int:
+  """InfoGAN's categorical code size of a config (0: none, also for configs before the key)."""
+  code = config.get("info_code")
+  return code.categories if code is not None else 0
 
 
 def _batch_size(tree) -> int:
