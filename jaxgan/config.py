@@ -191,16 +191,18 @@ def _parse_value(key: str, text: str, current):
     raise JaxganError(f"config key {key} needs true or false, got {text!r}")
   if isinstance(current, str):
     return text
+  kind = {"int": "an integer", "float": "a number", "tuple": "a tuple", "list": "a list"}.get(
+      type(current).__name__, f"a {type(current).__name__}")
   try:
     value = ast.literal_eval(text)
   except (ValueError, SyntaxError):
-    raise JaxganError(f"config key {key} needs a {type(current).__name__}, got {text!r}") from None
+    raise JaxganError(f"config key {key} needs {kind}, got {text!r}") from None
   if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
     value = float(value)
   if isinstance(current, (list, tuple)) and isinstance(value, (list, tuple)):
     return type(current)(value)
   if type(value) is not type(current):
-    raise JaxganError(f"config key {key} needs a {type(current).__name__}, got {text!r}")
+    raise JaxganError(f"config key {key} needs {kind}, got {text!r}")
   return value
 
 
