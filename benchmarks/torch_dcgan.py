@@ -148,6 +148,8 @@ def check_supported(config):
     problems.append("ema.decay > 0")
   if config.conditional:
     problems.append("conditional=True")
+  if config.info_code.categories:
+    problems.append("info_code.categories > 0 (InfoGAN's code; --config.info_code.categories=0)")
   if config.compute_dtype != "float32":
     problems.append(f"compute_dtype {config.compute_dtype!r}")
   for side in ("g", "d"):

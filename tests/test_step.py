@@ -159,8 +159,11 @@ def test_eight_devices_step_equals_one_device_step(tmp_path):
   # the statistics of the whole global batch (per-device statistics over 2 examples differ).
   assert any("batch_stats" in k and "mean" in k for k in one if k.startswith("g_state"))
   assert any("batch_stats" in k and "mean" in k for k in one if k.startswith("d_state"))
+  # The tolerance is rounding's (the order of the reductions differs; SGD at lr 0.5 magnifies it:
+  # 1.4e-6 seen on one weight of G's first layer with InfoGAN's code on); per-device statistics
+  # would differ by orders of magnitude more.
   for k in sorted(one):
-    np.testing.assert_allclose(eight[k], one[k], rtol=2e-5, atol=1e-6, err_msg=k)
+    np.testing.assert_allclose(eight[k], one[k], rtol=2e-5, atol=3e-6, err_msg=k)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -369,7 +372,7 @@ def test_bfloat16_compute_runs_a_step_and_keeps_float32_params():
   assert any(np.max(np.abs(a - b)) > 0 for a, b in zip(
       jax.tree_util.tree_leaves(before.g_params), jax.tree_util.tree_leaves(host(state.g_params))))
   # The convolutions really run in bfloat16, and G still hands back float32 images.
-  z = jnp.zeros((2, config.latent_dim))
+  z = experiment.nets.draw_z(jax.random.PRNGKey(0), 2)  # with InfoGAN's code where on
   variables = {"params": state.g_params, **state.g_state}
   apply = lambda v: g.apply(v, z, None, train=False)
   jaxpr = jax.make_jaxpr(apply)(variables)

@@ -229,7 +229,7 @@ def test_init_from_starts_from_the_donor_weights(digits_run, tmp_path, capsys):
   fresh = experiment.trainer.init_state(jax.random.PRNGKey(experiment.config.seed))
   jax.tree_util.tree_map(np.testing.assert_array_equal, jax.device_get(state.g_opt_state),
                          jax.device_get(fresh.g_opt_state))
-  # One step of a fine-tuning run moves the donor's weights by about one Adam step (lr 2e-4).
+  # One step of a fine-tuning run moves the donor's weights by about one Adam step (G's lr).
   workdir = tmp_path / "tuned"
   assert cli.main(["train", "--config", str(CONFIGS / "dcgan_digits.py"), "--workdir",
                    str(workdir), "--no-tensorboard", *TINY_DIGITS, "--config.steps=1",
@@ -237,7 +237,8 @@ def test_init_from_starts_from_the_donor_weights(digits_run, tmp_path, capsys):
   tuned, _ = restore_donor(str(workdir))
   moved = jax.tree_util.tree_map(lambda a, b: float(np.abs(a - b).max()), tuned["g_params"],
                                  donor["g_params"])
-  assert 0 < max(jax.tree_util.tree_leaves(moved)) < 5e-4
+  g_lr = load_config_file(str(CONFIGS / "dcgan_digits.py")).optimizer.g.lr
+  assert 0 < max(jax.tree_util.tree_leaves(moved)) < 1.5 * g_lr
   capsys.readouterr()
   # Bad donors: one line, nothing written.
   before = tree_snapshot(tmp_path)
@@ -245,7 +246,9 @@ def test_init_from_starts_from_the_donor_weights(digits_run, tmp_path, capsys):
            str(tmp_path / "new"), "--no-tensorboard", *TINY_DIGITS, "--config.steps=1"]
   line = _main_error(capsys, train + ["--config.latent_dim=9",
                                       f"--config.init_from={digits_run}"])
-  assert "g_params/Dense_0/kernel is (8, 64) float32 there but (9, 64) float32 here" in line
+  code = load_config_file(str(CONFIGS / "dcgan_digits.py")).info_code.categories  # after z
+  assert (f"g_params/Dense_0/kernel is ({8 + code}, 64) float32 there but ({9 + code}, 64) "
+          "float32 here") in line
   assert "no checkpoint 5" in _main_error(capsys, train + [f"--config.init_from={digits_run}:5"])
   assert "does not exist" in _main_error(capsys, train + ["--config.init_from=" +
                                                           str(tmp_path / "nowhere")])
