@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgan.nn import fir
-from jaxgan.nn.style import EPS, demodulation_coefficients, modulated_conv2d
+from jaxgan.nn.style import demodulation_coefficients, modulated_conv2d
 
 
 def _time(fn, args, repeats):
@@ -125,7 +125,7 @@ def _up_polyphase(x, weight, styles):
 
 def _up_tconv_first(x, weight, styles):
   """The official order: stride-2 transposed conv (lhs dilation), then the FIR filter."""
-  dcoefs = jax.lax.rsqrt(jnp.square(styles) @ jnp.sum(jnp.square(weight), axis=(0, 1)) + EPS)
+  dcoefs = demodulation_coefficients(weight, styles)
   y = jax.lax.conv_general_dilated(x * styles[:, None, None, :], weight, (1, 1),
                                    ((2, 2), (2, 2)), lhs_dilation=(2, 2),
                                    dimension_numbers=("NHWC", "HWIO", "NHWC"))

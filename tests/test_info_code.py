@@ -103,10 +103,9 @@ def test_the_code_reaches_g_and_d_has_the_head_q():
   (logits, code_logits), _ = nets.discriminate(state.d_params, state.d_state, jnp.asarray(a),
                                                None, jax.random.PRNGKey(2), code_head=True)
   assert logits.shape == (4,) and code_logits.shape == (4, CATEGORIES)
-  plain = adversarial.AdversarialTrainer(_config(weight=1.0), INFO)
-  with plain.config.unlocked():
-    plain.config.info_code.categories = 0
-  plain = adversarial.AdversarialTrainer(plain.config, INFO)
+  plain_config = _config()
+  plain_config.info_code.categories = 0
+  plain = adversarial.AdversarialTrainer(plain_config, INFO)
   assert len(jax.tree_util.tree_leaves(state.d_params)) > len(
       jax.tree_util.tree_leaves(plain.init_state(jax.random.PRNGKey(0)).d_params))
 
