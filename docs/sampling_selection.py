@@ -98,7 +98,7 @@ def by_code(trainer, state, key, num, step):
   z = np.array(trainer.latents(key, num)[0])
   classifier = load_digits_classifier()
   for code in range(nets.code_categories):
-    z[:, nets.latent_dim:] = np.eye(nets.code_categories, dtype=z.dtype)[code]
+    z[:, nets.latent_dim:nets.latent_dim + nets.code_categories] = np.eye(nets.code_categories, dtype=z.dtype)[code]
     logits, _ = classifier.logits_and_features(trainer.outputs_of(state, z)["samples"])
     probs = np.exp(logits - logits.max(axis=1, keepdims=True))
     probs /= probs.sum(axis=1, keepdims=True)

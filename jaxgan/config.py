@@ -83,7 +83,7 @@ def base_config() -> ml_collections.ConfigDict:
   # fed to G one-hot after z; D's head Q predicts it from D's features, and G and Q (with D's
   # body) minimise `weight` x its cross-entropy (the paper's mutual-information bound; weight 1
   # for categorical codes). Unconditional DCGANs of the adversarial trainer; 0: off.
-  c.info_code = ml_collections.ConfigDict(dict(categories=0, weight=1.0))
+  c.info_code = ml_collections.ConfigDict(dict(categories=0, weight=1.0, continuous=0))
 
   c.generator = ml_collections.ConfigDict()
   c.discriminator = ml_collections.ConfigDict()
@@ -404,6 +404,7 @@ RULES = {
     "label_smoothing": _float(0.0, 1.0, hi_open=True),
     "info_code.categories": _int(0),  # 1 is refused by validate: a code needs 2 values
     "info_code.weight": _float(0.0),
+    "info_code.continuous": _int(0),  # U(-1, 1) codes beside the categorical one (InfoGAN: 2)
     "diffaugment": _str,  # its policy is parsed by validate (jaxgan.augment.parse_policy)
     "checkpoint_every": _int(1),
     "keep_checkpoints": _int(1),
@@ -528,6 +529,8 @@ def validate(config, num_devices: int, num_processes: int = 1):
          "label_smoothing smooths the cross-entropy's real targets (loss 'minimax' or "
          f"'non_saturating'), not loss {config.loss!r}")
   code = config.get("info_code")
+  need(code is None or code.categories > 0 or not code.get("continuous", 0),
+       "info_code.continuous needs the categorical code too (info_code.categories >= 2)")
   if code is not None and code.categories > 0:
     need(code.categories >= 2, "info_code.categories must be 0 (off) or >= 2, got 1")
     need(config.trainer == "adversarial",

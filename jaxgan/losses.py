@@ -91,6 +91,14 @@ def code_cross_entropy(code_logits, codes):
   return -jnp.mean(jnp.take_along_axis(log_q, codes[:, None], axis=-1))
 
 
+def continuous_code_nll(means, codes):
+  """InfoGAN's term for continuous codes: Q's factored Gaussian with unit spread (the reference
+  code's fix_std), so -log Q(c | G(z, c)) is 0.5 (c - mean)^2 per code plus a constant, summed
+  over the codes and averaged over the batch (the constant dropped)."""
+  diff = codes.astype(jnp.float32) - means.astype(jnp.float32)
+  return 0.5 * jnp.mean(jnp.sum(jnp.square(diff), axis=-1))
+
+
 ADVERSARIAL_LOSSES = {
     "minimax": AdversarialLoss(minimax_d, minimax_g),
     "non_saturating": AdversarialLoss(minimax_d, non_saturating_g),

@@ -1,5 +1,5 @@
-"""InfoGAN's categorical code (Chen et al. 2016, config info_code): the loss, the code in z and
-in G, D's head Q, the code loss in both updates, and the config's refusals."""
+"""InfoGAN's codes (Chen et al. 2016, config info_code): the losses, the codes in z and in G,
+D's head Q, the code loss in both updates, and the config's refusals."""
 
 import jax
 import jax.numpy as jnp
@@ -19,11 +19,12 @@ CATEGORIES = 3
 LATENT = 4
 
 
-def _config(weight=1.0, g_lr=0.0, d_lr=0.0):
+def _config(weight=1.0, g_lr=0.0, d_lr=0.0, continuous=0):
   config = base_config()
   config.architecture, config.data.image_size = "dcgan", 8
   config.batch_size, config.latent_dim = 8, LATENT
   config.info_code.categories, config.info_code.weight = CATEGORIES, weight
+  config.info_code.continuous = continuous
   config.optimizer.g = optimizer_config("sgd", lr=g_lr)
   config.optimizer.d = optimizer_config("sgd", lr=d_lr)
   config.generator = ml_collections.ConfigDict(dict(base_features=4, norm="batch"))
@@ -147,8 +148,9 @@ def test_g_and_q_each_descend_the_weighted_code_loss(side, g_side, d_side):
 
 
 def test_config_validates_info_code():
-  """Mutations caught: each refusal removed (a 1-way code, another trainer, a D without Q, a
-  conditional model), or a rule missing from RULES (negative values)."""
+  """Mutations caught: each refusal removed (a 1-way code, continuous codes without the
+  categorical one, another trainer, a D without Q, a conditional model), or a rule missing from
+  RULES (negative values)."""
   config = _config()
   config.info_code.categories = 1
   with pytest.raises(JaxganError, match="info_code.categories must be 0 .off. or >= 2"):
@@ -159,7 +161,14 @@ def test_config_validates_info_code():
   config.info_code.categories, config.info_code.weight = 10, -1.0
   with pytest.raises(JaxganError, match="config key info_code.weight must be >= 0"):
     validate(config, num_devices=1)
-  config.info_code.weight, config.trainer = 1.0, "progan"
+  config.info_code.weight, config.info_code.continuous = 1.0, -1
+  with pytest.raises(JaxganError, match="config key info_code.continuous must be >= 0"):
+    validate(config, num_devices=1)
+  config.info_code.categories, config.info_code.continuous = 0, 2
+  with pytest.raises(JaxganError, match="info_code.continuous needs the categorical code too"):
+    validate(config, num_devices=1)
+  config.info_code.categories, config.info_code.continuous = 10, 0
+  config.trainer = "progan"
   with pytest.raises(JaxganError, match="info_code is an option of the adversarial trainer"):
     validate(config, num_devices=1)
   config.trainer, config.architecture = "adversarial", "sagan"
@@ -172,3 +181,72 @@ def test_config_validates_info_code():
   validate(config, num_devices=1)
   config.info_code.categories, config.architecture = 0, "sagan"  # off: any architecture
   validate(config, num_devices=1)
+
+
+CONTINUOUS = 2
+
+
+def test_continuous_code_nll_by_hand():
+  """Mutations caught: the sign, a mean over the codes for their sum, a sum over the batch for
+  its mean, the 1/2 of the unit Gaussian's log-density left out."""
+  means = np.array([[0.5, -0.2], [0.0, 0.9], [-1.0, 0.3]])
+  codes = np.array([[0.1, -0.6], [0.4, 0.2], [-0.7, 0.8]])
+  want = np.mean(np.sum(0.5 * (codes - means) ** 2, axis=1))
+  got = float(losses.continuous_code_nll(jnp.asarray(means), jnp.asarray(codes)))
+  np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_z_carries_uniform_continuous_codes_after_the_categorical_one():
+  """Mutations caught: no continuous codes appended, codes drawn from N(0, 1) or [0, 1) instead
+  of U(-1, 1), the same draw for both codes, the noise or the categorical code changed by them
+  (runs without continuous codes would no longer match), code_of reading the continuous codes
+  as categories, Q's loss reading the wrong slice of its outputs or of z."""
+  nets = adversarial.Networks(None, None, LATENT, 0, code_categories=CATEGORIES,
+                              code_continuous=CONTINUOUS)
+  categorical = adversarial.Networks(None, None, LATENT, 0, code_categories=CATEGORIES)
+  key = jax.random.PRNGKey(5)
+  z = np.asarray(nets.draw_z(key, 3000))
+  assert z.shape == (3000, LATENT + CATEGORIES + CONTINUOUS)
+  np.testing.assert_array_equal(z[:, :LATENT + CATEGORIES], np.asarray(categorical.draw_z(key, 3000)))
+  cont = np.asarray(nets.continuous_code_of(jnp.asarray(z)))
+  np.testing.assert_array_equal(cont, z[:, LATENT + CATEGORIES:])
+  assert cont.min() >= -1.0 and cont.max() <= 1.0
+  np.testing.assert_allclose(cont.mean(axis=0), 0.0, atol=0.05)
+  np.testing.assert_allclose(cont.var(axis=0), 1 / 3, atol=0.03)  # U(-1, 1)'s variance
+  assert abs(np.corrcoef(cont.T)[0, 1]) < 0.1
+  np.testing.assert_array_equal(np.asarray(nets.code_of(jnp.asarray(z))),
+                                np.argmax(z[:, LATENT:LATENT + CATEGORIES], axis=1))
+  outputs = np.random.default_rng(1).normal(size=(6, CATEGORIES + CONTINUOUS))
+  want = (float(losses.code_cross_entropy(jnp.asarray(outputs[:, :CATEGORIES]),
+                                          jnp.asarray(np.argmax(z[:6, LATENT:LATENT + CATEGORIES], 1))))
+          + float(losses.continuous_code_nll(jnp.asarray(outputs[:, CATEGORIES:]),
+                                             jnp.asarray(z[:6, LATENT + CATEGORIES:]))))
+  np.testing.assert_allclose(float(nets.code_loss(jnp.asarray(outputs), jnp.asarray(z[:6]))),
+                             want, rtol=1e-6)
+
+
+def test_continuous_codes_reach_g_and_train_q_means():
+  """The real nets with 2 continuous codes, D's rate 0.1 and code weight 1: G's samples depend
+  on the continuous codes, Q has a mean per code beside the logits, and the critic step moves
+  Q's mean outputs (their weights get gradient only from the continuous term). Mutations
+  caught: G fed without the continuous codes, Q's head without their means, the continuous
+  term left out of the code loss in training, truncated latents losing them."""
+  trainer = adversarial.AdversarialTrainer(_config(d_lr=0.1, continuous=CONTINUOUS), INFO)
+  state = trainer.init_state(jax.random.PRNGKey(0))
+  z = np.asarray(trainer.latents(jax.random.PRNGKey(1), 4)[0])
+  assert z.shape == (4, LATENT + CATEGORIES + CONTINUOUS)
+  other = z.copy()
+  other[:, -CONTINUOUS:] = -z[:, -CONTINUOUS:]  # same noise and category, other codes
+  a, b = trainer.generate(state, z), trainer.generate(state, other)
+  assert np.abs(a - b).reshape(4, -1).max(axis=1).min() > 1e-4
+  (_, code_outputs), _ = trainer.nets.discriminate(
+      state.d_params, state.d_state, jnp.asarray(a), None, jax.random.PRNGKey(2), code_head=True)
+  assert code_outputs.shape == (4, CATEGORIES + CONTINUOUS)
+  truncated = np.asarray(trainer.latents(jax.random.PRNGKey(1), 50, truncation=0.5)[0])
+  assert np.abs(truncated[:, -CONTINUOUS:]).max() > 0.5  # the codes, not truncated noise
+  steps = trainer.phases(lambda x: x)
+  step = jax.jit(compose_step(steps, trainer.step_variant(steps, 0), trainer.num_keys))
+  new, metrics = step(state, {"image": REALS})
+  assert np.isfinite(float(metrics["d_code_loss"]))
+  kernel = lambda s: np.asarray(s.d_params["Dense_2"]["kernel"])[:, CATEGORIES:]
+  assert np.abs(kernel(new) - kernel(state)).max() > 1e-6

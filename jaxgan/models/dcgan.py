@@ -7,7 +7,8 @@ is flattened into one logit. Weights start from N(0, 0.02) as in the paper.
 
 With `code_categories` (config info_code.categories, InfoGAN: Chen et al. 2016) D also has
 InfoGAN's head Q on the same flattened features (its MNIST net: FC 128, batch norm, LeakyReLU,
-then the code's logits), returned beside the logit when called with code_head=True.
+then the code's logits, and with `code_continuous` the means of that many continuous codes),
+returned beside the logit when called with code_head=True.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class DCGANDiscriminator(nn.Module):
   norm: str = "batch"  # 'batch' (DCGAN, WGAN), 'layer' or 'none' (WGAN-GP's critic)
   dtype: jnp.dtype = jnp.float32
   code_categories: int = 0  # InfoGAN's Q head predicts a code of this many values (0: none)
+  code_continuous: int = 0  # and the means of this many continuous codes
 
   @nn.compact
   def __call__(self, x, labels=None, train: bool = True, code_head: bool = False):
@@ -85,7 +87,7 @@ class DCGANDiscriminator(nn.Module):
     if self.norm == "batch":  # InfoGAN's Q: FC 128 with batch norm (no norm for the others)
       q = norm_layer(self.norm, train, self.dtype)(q)
     q = nn.leaky_relu(q, 0.2)
-    code_logits = nn.Dense(self.code_categories, kernel_init=_INIT, dtype=self.dtype)(q)
+    code_logits = nn.Dense(self.code_categories + self.code_continuous, kernel_init=_INIT, dtype=self.dtype)(q)
     return logit, code_logits.astype(jnp.float32)
 
 
@@ -98,5 +100,6 @@ def build(config, info):
   code = config.get("info_code")
   discriminator = DCGANDiscriminator(base_features=config.discriminator.base_features,
                                      norm=config.discriminator.norm, dtype=dtype,
-                                     code_categories=code.categories if code else 0)
+                                     code_categories=code.categories if code else 0,
+                                     code_continuous=code.get("continuous", 0) if code else 0)
   return generator, discriminator

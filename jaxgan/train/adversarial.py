@@ -40,6 +40,7 @@ STANDING_KEY = 1809  # fixed noise for the standing statistics
 NET_KEY = 7  # fold-in for the key of G's own streams (noise, dropout), apart from z's
 REG_KEY = 11  # fold-in for the lazy G terms' draws, apart from the generator phase's
 CODE_KEY = 13  # fold-in for InfoGAN's categorical code, apart from z's noise
+CONTINUOUS_CODE_KEY = 17  # fold-in for InfoGAN's continuous codes, apart from both
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,23 +54,42 @@ class Networks:
   diffaugment: str = ""  # DiffAugment policy applied to every image D sees ('': none)
   latent_distribution: str = "normal"  # z's: 'normal' or 'uniform' (networks.draw_latents)
   code_categories: int = 0  # InfoGAN's categorical code, one-hot after z's noise (0: none)
+  code_continuous: int = 0  # InfoGAN's continuous codes, U(-1, 1) after the one-hot code
 
   def draw_z(self, key, num: int):
     return self.with_code(key, draw_latents(key, (num, self.latent_dim), self.latent_distribution))
 
   def with_code(self, key, noise):
-    """G's input: the noise, then InfoGAN's one-hot code drawn uniformly (the noise alone
-    without a code). The code is read back from z by code_of."""
+    """G's input: the noise, then InfoGAN's one-hot code drawn uniformly, then its continuous
+    codes drawn from U(-1, 1) (the noise alone without a code). The codes are read back from z
+    by code_of and continuous_code_of."""
     if not self.code_categories:
       return noise
     code = jax.random.randint(jax.random.fold_in(key, CODE_KEY), (noise.shape[0],), 0,
                               self.code_categories)
-    return jnp.concatenate(
-        [noise, jax.nn.one_hot(code, self.code_categories, dtype=noise.dtype)], axis=1)
+    parts = [noise, jax.nn.one_hot(code, self.code_categories, dtype=noise.dtype)]
+    if self.code_continuous:
+      parts.append(jax.random.uniform(jax.random.fold_in(key, CONTINUOUS_CODE_KEY),
+                                      (noise.shape[0], self.code_continuous), noise.dtype,
+                                      -1.0, 1.0))
+    return jnp.concatenate(parts, axis=1)
 
   def code_of(self, z):
     """The categorical code of latents drawn by draw_z."""
-    return jnp.argmax(z[:, self.latent_dim:], axis=1)
+    return jnp.argmax(z[:, self.latent_dim:self.latent_dim + self.code_categories], axis=1)
+
+  def continuous_code_of(self, z):
+    """The continuous codes of latents drawn by draw_z ([num, code_continuous])."""
+    return z[:, self.latent_dim + self.code_categories:]
+
+  def code_loss(self, code_outputs, z):
+    """InfoGAN's code term for Q's outputs on G(z): the categorical code's cross-entropy plus,
+    with continuous codes, their Gaussian negative log-likelihood (Q's means, unit spread)."""
+    loss = losses.code_cross_entropy(code_outputs[:, :self.code_categories], self.code_of(z))
+    if self.code_continuous:
+      loss = loss + losses.continuous_code_nll(code_outputs[:, self.code_categories:],
+                                               self.continuous_code_of(z))
+    return loss
 
   def sample_latents(self, key, num: int):
     z_key, y_key = jax.random.split(key)
@@ -148,7 +168,7 @@ class AdversarialTrainer(TrainerBase):
     self.nets = Networks(generator, discriminator, config.latent_dim,
                          info.num_classes if config.conditional else 0,
                          config.get("diffaugment", ""), latent_distribution(config),
-                         _code_categories(config))
+                         *_code_sizes(config))
     from jaxgan.models.stylegan import StyleGeneratorBase  # pylint: disable=g-import-not-at-top
     self.style = isinstance(generator, StyleGeneratorBase)
     self.critic_updates = critic_schedule(config)
@@ -266,7 +286,7 @@ class AdversarialTrainer(TrainerBase):
         return logits, updated, 0.0
       (logits, code_logits), updated = nets.discriminate(d_params, d_state, fake, labels, key,
                                                          code_head=True, **d_kw)
-      return logits, updated, losses.code_cross_entropy(code_logits, nets.code_of(z))
+      return logits, updated, nets.code_loss(code_logits, z)
 
     def d_fn_of(d_params, d_state, key, state):
       # Penalties differentiate D alone; its collections are read, not updated, by them.
@@ -770,10 +790,13 @@ def slerp_latents(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
   return out.astype(a.dtype)
 
 
-def _code_categories(config) -> int:
-  """InfoGAN's categorical code size of a config (0: none, also for configs before the key)."""
+def _code_sizes(config) -> tuple[int, int]:
+  """InfoGAN's categorical code size and number of continuous codes of a config (0: none, also
+  for configs before the keys)."""
   code = config.get("info_code")
-  return code.categories if code is not None else 0
+  if code is None or not code.categories:
+    return 0, 0
+  return code.categories, code.get("continuous", 0)
 
 
 def _batch_size(tree) -> int:
