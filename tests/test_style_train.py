@@ -240,3 +240,15 @@ def test_stylegan2_trains_samples_truncates_and_keeps_pl_mean(tmp_path, capsys):
     for c in range(3):
       assert np.array_equal(cells[1 + r, 1 + c], cells[1 + r, 0])
   assert cli.main(["mix", "--workdir", str(workdir), "--out", str(tmp_path / "x.jpg")]) == 1
+
+
+def test_stylegan2_ffhq_keeps_config_f_where_the_digits_config_departs():
+  """stylegan2_ffhq builds on stylegan2_digits: the digits config's small-data settings (no path
+  length, no mixing, lr 0.0025, gamma 0.0032, batch 16) must not leak into config F."""
+  config = load_config_file(str(REPO / "configs" / "stylegan2_ffhq.py"))
+  assert dict(config.g_terms.path_length) == {"weight": 2.0, "every": 4}
+  assert config.generator.mixing_prob == 0.9
+  assert dict(config.d_terms.r1) == {"weight": 5.0, "every": 16}
+  assert config.batch_size == 32
+  for side in ("g", "d"):
+    assert config.optimizer[side].lr == 2e-3
