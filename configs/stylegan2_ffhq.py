@@ -14,6 +14,7 @@ are a PyTorch speed measure); the path-length pass does not move w_avg; no evalu
 import ml_collections
 
 from configs import stylegan2_digits
+from jaxgan.config import optimizer_config
 
 
 def get_config():
@@ -26,6 +27,9 @@ def get_config():
   c.batch_size = 32
   c.steps = 781250
   c.d_terms.r1 = dict(weight=10.0 / 2, every=16)
+  c.g_terms.path_length = dict(weight=2.0, every=4)  # the digits config turns it off
+  c.optimizer.g = optimizer_config("adam", lr=2e-3, b1=0.0, b2=0.99, eps=1e-8)
+  c.optimizer.d = optimizer_config("adam", lr=2e-3, b1=0.0, b2=0.99, eps=1e-8)
   c.ema = ml_collections.ConfigDict(dict(decay=0.5 ** (32 / 10000), start=0))
   c.generator = ml_collections.ConfigDict(dict(
       w_dim=512, mapping_layers=8, mapping_features=512, mapping_lr_mul=0.01, mixing_prob=0.9,

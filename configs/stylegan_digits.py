@@ -13,12 +13,15 @@ Departures, and why:
   configs/dcgan_digits.py): 3 resolutions, 6 style layers (truncation_cutoff 8 covers all);
 - widths: fmap_base 256, fmap_max 64 (64, 64, 32 channels at 4, 8, 16), w_dim and mapping width
   64, latent 64, batch 32: to train on a 2-core CPU (32 everywhere, as
-  configs/stylegan2_digits.py, stalled near FD 10 up to step 1500: docs/quality.md);
+  configs/stylegan2_digits.py, stalled near FD 10 up to step 1500: docs/quality.md); batch 16,
+  which paid for configs/stylegan2_digits.py, did not here: FD 4.38 / 7.02 / 8.55 at steps
+  500 / 1000 / 1500 (IS 4.45 -> 2.20), stopped (docs/quality.md);
 - gamma 1 (the paper's 10 is for 1024x1024 FFHQ): with 0.01, the value scaled down by the
   image area as configs/stylegan2_digits.py, the trained G collapsed onto nearly one shape
   between steps 500 and 1000 (FD 4.61 -> 14.3, IS 3.54 -> 1.30) while R1's |grad|^2 on reals
   grew twenty-fold; with gamma 1 the trained G scored FD 3.53 (IS 4.51) at step 500 and the
-  run's EMA FD 2.92 (IS 5.19) at step 1000, no collapse (docs/quality.md);
+  run's EMA FD 2.92 (IS 5.19) at step 1000, no collapse; gamma 0.1 (lazy R1) went the way of
+  0.01: FD 4.80 then 8.81 at steps 500 and 1000 (docs/quality.md);
 - the EMA ramp-up of StyleGAN2-ADA (ema.rampup 0.05: the half-life at most 5% of the images
   seen): without it the average still holds a third of the initial weights at step 500 (32
   kimg is 0.1% of the paper's 25 M images), and scored worse than the trained G there (FD 5.72

@@ -39,14 +39,24 @@ def _trainer(name, **extra):
   return AdversarialTrainer(config, info)
 
 
+# configs/stylegan2_digits.py runs without path length (as stylegan2-ada-pytorch's small-data
+# configs); the tests of its machinery turn it back on with config F's weight.
+PATH_LENGTH = {"g_terms.path_length.weight": 2.0}
+
+
 def test_lazy_r1_and_path_length_are_due_on_their_intervals():
-  trainer = _trainer("stylegan2_digits")
+  trainer = _trainer("stylegan2_digits", **PATH_LENGTH)
   phases = trainer.phases(lambda x: x)
   variants = [trainer.step_variant(phases, i).phases for i in range(64)]
   assert [i for i, v in enumerate(variants) if "d_reg_16" in v] == [0, 16, 32, 48]
   assert [i for i, v in enumerate(variants) if "g_reg_4" in v] == list(range(0, 64, 4))
   assert all(v[:2] == ("critic", "generator") and v[-1] == "ema" for v in variants)
   assert len(set(variants)) == 3  # compiled steps: plain, +path length, +both
+  # The digits config as shipped: lazy R1 only, no path-length phase (and G's Adam unscaled).
+  plain = _trainer("stylegan2_digits")
+  shipped = {plain.step_variant(plain.phases(lambda x: x), i).phases for i in range(64)}
+  assert shipped == {("critic", "generator", "ema"), ("critic", "generator", "d_reg_16", "ema")}
+  assert _adam_steps(plain.g_tx, [1.0])[0] == pytest.approx(-plain.config.optimizer.g.lr)
   # StyleGAN with R1 every step (the paper's; the digits config runs it lazily) has one variant.
   style1 = _trainer("stylegan_digits", **{"d_terms.r1.every": 1})
   assert {style1.step_variant(style1.phases(lambda x: x), i) for i in range(20)} == {
@@ -64,7 +74,7 @@ def _adam_steps(tx, grads):
 
 
 def test_lazy_intervals_scale_each_networks_adam_as_the_official_code():
-  trainer = _trainer("stylegan2_digits")
+  trainer = _trainer("stylegan2_digits", **PATH_LENGTH)
   lr = trainer.config.optimizer.d.lr
   b2 = trainer.config.optimizer.d.b2
   for tx, k in ((trainer.d_tx, 16), (trainer.g_tx, 4)):
@@ -178,7 +188,7 @@ def test_stylegan2_trains_samples_truncates_and_keeps_pl_mean(tmp_path, capsys):
   from jaxgan.train.checkpoints import Checkpointer  # pylint: disable=g-import-not-at-top
   from jaxgan.train.experiment import Experiment  # pylint: disable=g-import-not-at-top
   workdir = tmp_path / "w"
-  overrides = {**TINY, **RUN}
+  overrides = {**TINY, **RUN, **PATH_LENGTH}
   assert cli.main(["train", "--config", str(REPO / "configs" / "stylegan2_digits.py"),
                    "--workdir", str(workdir), "--no-tensorboard",
                    *[f"--config.{k}={v}" for k, v in overrides.items()]]) == 0
@@ -230,3 +240,15 @@ def test_stylegan2_trains_samples_truncates_and_keeps_pl_mean(tmp_path, capsys):
     for c in range(3):
       assert np.array_equal(cells[1 + r, 1 + c], cells[1 + r, 0])
   assert cli.main(["mix", "--workdir", str(workdir), "--out", str(tmp_path / "x.jpg")]) == 1
+
+
+def test_stylegan2_ffhq_keeps_config_f_where_the_digits_config_departs():
+  """stylegan2_ffhq builds on stylegan2_digits: the digits config's small-data settings (no path
+  length, no mixing, lr 0.0025, gamma 0.0032, batch 16) must not leak into config F."""
+  config = load_config_file(str(REPO / "configs" / "stylegan2_ffhq.py"))
+  assert dict(config.g_terms.path_length) == {"weight": 2.0, "every": 4}
+  assert config.generator.mixing_prob == 0.9
+  assert dict(config.d_terms.r1) == {"weight": 5.0, "every": 16}
+  assert config.batch_size == 32
+  for side in ("g", "d"):
+    assert config.optimizer[side].lr == 2e-3
