@@ -100,7 +100,9 @@ def base_config() -> ml_collections.ConfigDict:
       # Captioned sets (captioned_digits, stackgan_cub/coco): the caption embedding of
       # captioned_digits: 'gru_cca' (the bundled text encoder in canonical coordinates), 'gru'
       # (its raw outputs, as runs before the projection) or 'multihot' (the ablation).
-      text_encoder="gru_cca"))
+      text_encoder="gru_cca",
+      # captioned_digits: only the images on these background colours ('red,blue'; '': all).
+      backgrounds=""))
 
   c.checkpoint_every = 1000
   c.keep_checkpoints = 3
@@ -394,6 +396,7 @@ RULES = {
     "data.train_split_b": _str,
     "data.test_split_b": _str,
     "data.text_encoder": _choice("gru_cca", "gru", "multihot"),
+    "data.backgrounds": _str,  # colour names, checked by captioned_digits' loader
     # data.name='converted' (a converted checkpoint's stand-in, jaxgan/data/converted.py).
     "data.num_classes": _int(0),
     "data.pairing": _choice("", "paired", "unpaired"),
