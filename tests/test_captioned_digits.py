@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import types
 
 import numpy as np
@@ -14,6 +15,7 @@ from jaxgan.metrics.captioned import decolour
 from jaxgan.text import encoder as text_encoder
 
 TRAIN_SOURCES, TEST_SOURCES = 150, 100
+CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs"
 
 
 @pytest.fixture(scope="module")
@@ -295,8 +297,9 @@ def test_backgrounds_keep_only_the_named_colours(small_cache):
 
 def test_backgrounds_bad_values():
   """An unknown colour is one error naming the key and the choices; a non-string is refused by
-  the config's rules. Mutations caught: unknown names skipped silently (an empty or partial
-  subset), the rule missing from RULES or accepting any type."""
+  the config's rules; the key on another data set is refused. Mutations caught: unknown names
+  skipped silently (an empty or partial subset), the rule missing from RULES or accepting any
+  type, the key silently ignored by other data sets."""
   import ml_collections  # pylint: disable=g-import-not-at-top
   from jaxgan import config as config_lib  # pylint: disable=g-import-not-at-top
   with pytest.raises(JaxganError, match="data.backgrounds: unknown colour 'pink'.*purple"):
@@ -307,3 +310,10 @@ def test_backgrounds_bad_values():
   config = ml_collections.ConfigDict({"data": {"backgrounds": 3}})
   with pytest.raises(JaxganError, match="data.backgrounds must be a string"):
     config_lib.check_keys(config)
+  other = config_lib.load_config_file(str(CONFIGS / "dcgan_digits.py"))
+  other.data.backgrounds = "blue"  # the digits' data set has no background colours
+  with pytest.raises(JaxganError, match="data.backgrounds picks captioned_digits'.*'digits'"):
+    config_lib.validate(other, num_devices=1)
+  control = config_lib.load_config_file(str(CONFIGS / "dcgan_captioned_digits.py"))
+  control.data.backgrounds = "blue"
+  config_lib.validate(control, num_devices=1)
