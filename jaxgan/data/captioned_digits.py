@@ -48,7 +48,9 @@ reference code's uniform image, uniform caption). data.text_encoder picks the em
 outputs, what runs before the projection were trained on) or 'multihot' (the ablation).
 data.backgrounds, a comma-separated list of COLOUR_NAMES ('' = all), keeps only the images on
 those background colours: the experiment that tells a GAN's trouble with the eight background
-fields from its trouble with the digit (docs/text_to_image.md).
+fields from its trouble with the digit (docs/text_to_image.md). It filters both splits as
+training and `load` read them; StackGAN's sample grids and its captioned evaluation still take
+their captions from the whole test split (jaxgan.text.encoder.test_prompts).
 """
 
 from __future__ import annotations
