@@ -520,7 +520,8 @@ def validate(config, num_devices: int, num_processes: int = 1):
     need(config.trainer == "adversarial",
          f"diffaugment is an option of the adversarial trainer, not of {config.trainer!r}")
   need(not config.data.get("backgrounds", "") or config.data.name == "captioned_digits",
-       f"data.backgrounds picks captioned_digits' background colours, not {config.data.name!r}'s")
+       f"data.backgrounds picks captioned_digits' background colours; data.name is "
+       f"{config.data.name!r}")
   top_k = config.get("top_k")
   need(top_k is None or top_k.min_fraction >= 1.0 or config.trainer in ADVERSARIAL_TRAINERS,
        f"top_k is an option of the {', '.join(ADVERSARIAL_TRAINERS)} trainers, not of "

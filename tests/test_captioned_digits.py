@@ -312,7 +312,7 @@ def test_backgrounds_bad_values():
     config_lib.check_keys(config)
   other = config_lib.load_config_file(str(CONFIGS / "dcgan_digits.py"))
   other.data.backgrounds = "blue"  # the digits' data set has no background colours
-  with pytest.raises(JaxganError, match="data.backgrounds picks captioned_digits'.*'digits'"):
+  with pytest.raises(JaxganError, match="data.backgrounds picks captioned_digits'.*data.name is 'digits'"):
     config_lib.validate(other, num_devices=1)
   control = config_lib.load_config_file(str(CONFIGS / "dcgan_captioned_digits.py"))
   control.data.backgrounds = "blue"
