@@ -26,9 +26,10 @@ halved on a step schedule. Departures, for CPU minutes per stage:
   docs/text_to_image.md before this halved every 1000 steps, 2.2 times as fast; the paper's CUB
   schedule, every 100 of 600 epochs as configs/stackgan_cub.py, would first halve at step
   11,234, past this config's end); steps 3000 per stage where 120 epochs would be 13,480: a
-  plain DCGAN does not draw digits on these images at 16x16 within 6000 steps either
-  (configs/dcgan_captioned_digits.py, docs/text_to_image.md), so the images, not this config's
-  step count or schedule, are what keeps Stage-I from the goal;
+  plain DCGAN does not draw digits on these images at 16x16 within 6000 steps either, while on
+  one background colour it starts to by steps 2500-4500 (configs/dcgan_captioned_digits.py,
+  docs/text_to_image.md), so 3000 steps may well be too few for Stage-I, which is told the
+  background; no longer Stage-I run was affordable on the CPU measured on;
 - the text embeddings are the bundled GRU encoder's on captioned_digits (docs/text_to_image.md),
   not char-CNN-RNN's on CUB, stored in the encoder's canonical coordinates (the 128 directions
   of the GRU space most correlated with the paired images, whitened: jaxgan/text/encoder.py),

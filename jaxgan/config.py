@@ -100,7 +100,9 @@ def base_config() -> ml_collections.ConfigDict:
       # Captioned sets (captioned_digits, stackgan_cub/coco): the caption embedding of
       # captioned_digits: 'gru_cca' (the bundled text encoder in canonical coordinates), 'gru'
       # (its raw outputs, as runs before the projection) or 'multihot' (the ablation).
-      text_encoder="gru_cca"))
+      text_encoder="gru_cca",
+      # captioned_digits: only the images on these background colours ('red,blue'; '': all).
+      backgrounds=""))
 
   c.checkpoint_every = 1000
   c.keep_checkpoints = 3
@@ -394,6 +396,7 @@ RULES = {
     "data.train_split_b": _str,
     "data.test_split_b": _str,
     "data.text_encoder": _choice("gru_cca", "gru", "multihot"),
+    "data.backgrounds": _str,  # colour names, checked by captioned_digits' loader
     # data.name='converted' (a converted checkpoint's stand-in, jaxgan/data/converted.py).
     "data.num_classes": _int(0),
     "data.pairing": _choice("", "paired", "unpaired"),
@@ -517,6 +520,9 @@ def validate(config, num_devices: int, num_processes: int = 1):
       raise JaxganError(f"diffaugment: {e}") from None
     need(config.trainer == "adversarial",
          f"diffaugment is an option of the adversarial trainer, not of {config.trainer!r}")
+  need(not config.data.get("backgrounds", "") or config.data.name == "captioned_digits",
+       f"data.backgrounds picks captioned_digits' background colours; data.name is "
+       f"{config.data.name!r}")
   top_k = config.get("top_k")
   need(top_k is None or top_k.min_fraction >= 1.0 or config.trainer in ADVERSARIAL_TRAINERS,
        f"top_k is an option of the {', '.join(ADVERSARIAL_TRAINERS)} trainers, not of "

@@ -46,6 +46,11 @@ the ten per step", deterministically and resumably (each pair once per pass; the
 reference code's uniform image, uniform caption). data.text_encoder picks the embeddings: 'gru_cca'
 (the trained bidirectional GRU of jaxgan.text.encoder, in canonical coordinates), 'gru' (its raw
 outputs, what runs before the projection were trained on) or 'multihot' (the ablation).
+data.backgrounds, a comma-separated list of COLOUR_NAMES ('' = all), keeps only the images on
+those background colours: the experiment that tells a GAN's trouble with the eight background
+fields from its trouble with the digit (docs/text_to_image.md). It filters both splits as
+training and `load` read them; StackGAN's sample grids and its captioned evaluation still take
+their captions from the whole test split (jaxgan.text.encoder.test_prompts).
 """
 
 from __future__ import annotations
@@ -411,15 +416,29 @@ class CaptionPairSource:
     return batch
 
 
+def background_indices(backgrounds: str) -> tuple[int, ...]:
+  """data.backgrounds ('red,blue'; '' = all) -> the sorted palette indices it names."""
+  if not backgrounds.strip():
+    return tuple(range(len(COLOUR_NAMES)))
+  names = [name.strip() for name in backgrounds.split(",")]
+  unknown = [name for name in names if name not in COLOUR_NAMES]
+  if unknown:
+    raise JaxganError(f"data.backgrounds: unknown colour {unknown[0]!r} (expected a comma-separated "
+                      f"list of {', '.join(COLOUR_NAMES)})")
+  return tuple(sorted({COLOUR_NAMES.index(name) for name in names}))
+
+
 @functools.lru_cache(maxsize=8)
-def _source(split: str, size: int, encoder: str) -> CaptionPairSource:
+def _source(split: str, size: int, encoder: str,
+            backgrounds: tuple[int, ...] = tuple(range(len(COLOUR_NAMES)))) -> CaptionPairSource:
   from jaxgan.text.encoder import caption_embeddings  # pylint: disable=g-import-not-at-top
 
   data = captioned_digits(split)
   embeddings = caption_embeddings(split, encoder)
-  images = data["images"] if size == SIZE else to_model_images(data["images"], size)
-  return CaptionPairSource(images, embeddings,
-                           {"label": data["attributes"]["class"]})
+  keep = np.isin(data["attributes"]["background"], backgrounds)
+  images, labels = data["images"][keep], data["attributes"]["class"][keep]
+  images = images if size == SIZE else to_model_images(images, size)
+  return CaptionPairSource(images, embeddings[keep], {"label": labels})
 
 
 @register("captioned_digits")
@@ -431,5 +450,7 @@ def load(data_config, split: str = "train"):
     raise JaxganError(f"captioned_digits is RGB: data.channels must be 3, got {channels}")
   encoder = (data_config.get("text_encoder", "gru_cca") if hasattr(data_config, "get")
              else "gru_cca")
-  source = _source(split, size, encoder)
+  backgrounds = background_indices(data_config.get("backgrounds", "") if hasattr(
+      data_config, "get") else "")
+  source = _source(split, size, encoder, backgrounds)
   return source, TextDataInfo("captioned_digits", "images", (size, size, 3), DIGITS_NUM_CLASSES)
