@@ -27,9 +27,9 @@ Departures, each measured in docs/quality.md:
   1e-3 (D's stays 2e-4). The noise is N(0, 1) as above (InfoGAN's reference code draws it from
   U(-1, 1) too; not measured with the code). No labels are used: most code values come to draw
   one digit, so few samples fall between two classes (on seeds 1 and 2, six code values of ten
-  still draw two digits or more at step 9000, where most unconfident samples are). Plain DCGAN on this job: FD 0.270, 66.2%
-  of samples classified with probability >= 0.9; with the code at 6000 steps, seeds 0, 1, 2:
-  FD 0.207 / 0.257 / 0.219, 93.6% / 86.5% / 85.0%
+  still draw two digits or more at step 9000, where most unconfident samples are). Plain
+  DCGAN on this job: FD 0.270, 66.2% of samples classified with probability >= 0.9; with the
+  code at 6000 steps, seeds 0, 1, 2: FD 0.207 / 0.257 / 0.219, 93.6% / 86.5% / 85.0%
   (docs/quality.md, "Fourth pass"); the same rates and z without the code: 0.364, 70.7%.
   `--config.info_code.categories=0 --config.latent_dim=100 --config.optimizer.g.lr=2e-4
   --config.steps=6000` is the plain DCGAN.
