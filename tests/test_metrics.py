@@ -166,16 +166,18 @@ def test_inception_score_bounds():
 # The digits classifier and the digits metrics.
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def classifier_cache(tmp_path_factory):
-  """A fresh cache directory for the whole session: the classifier trains once, here."""
+  """A fresh cache directory for this module: the classifier trains once, here. Module scope, so
+  $JAXGAN_CACHE is restored before the worker's next module (session scope left it pointing here,
+  and a later StackGAN test rebuilt the captioned data, text encoder and reader: 245-700 s)."""
   path = tmp_path_factory.mktemp("jaxgan_cache")
   with pytest.MonkeyPatch.context() as patch:
     patch.setenv("JAXGAN_CACHE", str(path))
     yield path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def classifier(classifier_cache):
   return load_digits_classifier()
 
