@@ -423,8 +423,8 @@ def background_indices(backgrounds: str) -> tuple[int, ...]:
   names = [name.strip() for name in backgrounds.split(",")]
   unknown = [name for name in names if name not in COLOUR_NAMES]
   if unknown:
-    raise JaxganError(f"data.backgrounds: unknown colour {unknown[0]!r} (expected a comma-separated "
-                      f"list of {', '.join(COLOUR_NAMES)})")
+    raise JaxganError(f"data.backgrounds: unknown colour {unknown[0]!r} (expected a "
+                      f"comma-separated list of {', '.join(COLOUR_NAMES)})")
   return tuple(sorted({COLOUR_NAMES.index(name) for name in names}))
 
 

@@ -87,7 +87,8 @@ class DCGANDiscriminator(nn.Module):
     if self.norm == "batch":  # InfoGAN's Q: FC 128 with batch norm (no norm for the others)
       q = norm_layer(self.norm, train, self.dtype)(q)
     q = nn.leaky_relu(q, 0.2)
-    code_logits = nn.Dense(self.code_categories + self.code_continuous, kernel_init=_INIT, dtype=self.dtype)(q)
+    code_logits = nn.Dense(self.code_categories + self.code_continuous, kernel_init=_INIT,
+                           dtype=self.dtype)(q)
     return logit, code_logits.astype(jnp.float32)
 
 
