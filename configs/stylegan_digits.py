@@ -37,9 +37,10 @@ docs/quality.md has the tables):
   at lr * 16/17, betas ** (16/17)) instead of every step: the same FD at steps 500, 1000, 1500
   (3.36, 2.91, 2.16 against 3.39, 2.92, 2.16, batch 32, gamma 1, mixing on) for a step about a
   fifth cheaper (0.169 against 0.210 CPU s);
-- 7000 steps of batch 16 (112 kimg): 450 CPU seconds on this machine, evaluations every 1000
-  steps and the PPL at the end included, FD 0.147: within the budget of configs/dcgan_digits.py
-  (FD 0.130 / 0.238 / 0.189 on seeds 0 / 1 / 2 at about 470 s);
+- 7000 steps of batch 16 (112 kimg): 391-450 CPU seconds, evaluations every 1000 steps and the
+  PPL at the end included, FD 0.147 / 0.144 / 0.166 on seeds 0 / 1 / 2; configs/dcgan_digits.py
+  took 339-381 s on the same machine (FD 0.178 / 0.232 / 0.189), so this is 10-20% over its
+  budget; at step 6000, within it, 0.177 / 0.168 / 0.234 (docs/quality.md);
 - no progressive growing, and one learning rate (the official schedule raises it per
   resolution while growing);
 - sampling and evaluation use each layer's fixed noise buffer (the official generate.py's

@@ -244,7 +244,7 @@ def test_stylegan2_trains_samples_truncates_and_keeps_pl_mean(tmp_path, capsys):
 
 def test_stylegan2_ffhq_keeps_config_f_where_the_digits_config_departs():
   """stylegan2_ffhq builds on stylegan2_digits: the digits config's small-data settings (no path
-  length, no mixing, lr 0.0025, gamma 0.0032, batch 16) must not leak into config F."""
+  length, no mixing, lr 0.0025, gamma 1, batch 16) must not leak into config F."""
   config = load_config_file(str(REPO / "configs" / "stylegan2_ffhq.py"))
   assert dict(config.g_terms.path_length) == {"weight": 2.0, "every": 4}
   assert config.generator.mixing_prob == 0.9
