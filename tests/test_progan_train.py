@@ -218,3 +218,28 @@ def test_the_ema_of_g_forgets_a_new_blocks_initial_weights_within_its_stage(name
   config = load_config_file(os.path.join(REPO, "configs", f"{name}.py"))
   left = ema_weight_left_on_a_stage_start(config, config.data.image_size)
   assert max(left) < 0.01, left
+
+
+def test_the_ema_ramp_up_reaches_progans_ema_and_refuses_per_stage_batches(tmp_path):
+  """ema.rampup (StyleGAN2-ADA's ramp-up of the EMA's half-life) in a ProGAN config: at step 0
+  no image has been seen, so the ramped average follows G exactly; without the ramp it keeps
+  nine tenths of the initial weights. Mutation caught (the code before): ProGAN's EMA phase
+  built without the ramp, so the key was silently ignored. Per-stage batch sizes are refused:
+  the ramp counts steps x batch_size images."""
+  config = tiny_progan(1)
+  with config.unlocked():
+    config.growth.batch_sizes = ()
+    config.ema.rampup = 0.05
+  state = host(train_and_evaluate(config, str(tmp_path / "ramped"), tensorboard=False))
+  jax.tree_util.tree_map(np.testing.assert_array_equal, state.ema_params, state.g_params)
+  with config.unlocked():
+    config.ema.rampup = 0.0
+  plain = host(train_and_evaluate(config, str(tmp_path / "plain"), tensorboard=False))
+  differs = jax.tree_util.tree_map(lambda a, b: not np.array_equal(a, b), plain.ema_params,
+                                   plain.g_params)
+  assert any(jax.tree_util.tree_leaves(differs))
+  with config.unlocked():
+    config.ema.rampup = 0.05
+    config.growth.batch_sizes = (8, 4)
+  with pytest.raises(JaxganError, match="per-stage growth.batch_sizes"):
+    growth_of(config, 8)

@@ -106,6 +106,10 @@ def growth_of(config, image_size: int) -> Growth:
   if max(batches) > config.batch_size:
     raise JaxganError(f"growth.batch_sizes {tuple(batches)} exceed batch_size "
                       f"{config.batch_size}, the batch the data pipeline reads")
+  if config.ema.get("rampup", 0.0) and len(set(batches)) > 1:
+    # The ramp counts the images seen as steps x batch_size.
+    raise JaxganError(f"ema.rampup counts steps x batch_size images; it cannot be combined with "
+                      f"per-stage growth.batch_sizes {tuple(batches)}")
   return Growth(num_stages, int(round(growth.fade_kimg * 1000)),
                 int(round(growth.stable_kimg * 1000)), tuple(int(b) for b in batches))
 
@@ -191,7 +195,9 @@ class ProGANTrainer(AdversarialTrainer):
     for stage in range(self.growth.num_stages):
       out += self.update_phases(constrain, f"@r{resolution_of(stage)}", stage)
     if self.config.ema.decay > 0:
-      out.append(phases_lib.ema_phase(self.config.ema.decay, self.config.ema.start))
+      out.append(phases_lib.ema_phase(self.config.ema.decay, self.config.ema.start,
+                                      self.config.ema.get("rampup", 0.0),
+                                      self.config.batch_size))
     out.append(Phase("growth", self._growth_run))
     return out
 
