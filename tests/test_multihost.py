@@ -74,9 +74,12 @@ def test_two_processes_step_equals_the_single_process_step(tmp_path):
     # The biases of G's block convolutions feed batch norms (every path through G ends in its
     # output BN), so their true gradient is 0: what they get is float noise, which depends on
     # the order of the reductions (1 device or several) and which Adam scales up to steps of
-    # up to lr. They only need to stay within a few such steps; everything else must agree.
+    # up to lr. They only need to stay within a few such steps, and so do the running means of
+    # the batch norms those biases feed (a bias shifts the mean it feeds by itself; on one CPU
+    # type the output BN's mean differed by 7.6e-6, 5e-4 relative); everything else must agree.
     cancelled = k.startswith((".g_params", ".ema_params")) and re.search(
         r"\['block\d+'\]\['(conv1|conv2|shortcut)'\]\['bias'\]", k)
+    cancelled = cancelled or (k.startswith(".g_state['batch_stats']") and k.endswith("['mean']"))
     tol = dict(rtol=0, atol=1e-4) if cancelled else dict(rtol=2e-4, atol=2e-6)
     np.testing.assert_allclose(multi_state[k], single_state[k], err_msg=k, **tol)
     np.testing.assert_allclose(fsdp_state[k], single_state[k], err_msg=k, **tol)

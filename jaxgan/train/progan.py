@@ -106,7 +106,7 @@ def growth_of(config, image_size: int) -> Growth:
   if max(batches) > config.batch_size:
     raise JaxganError(f"growth.batch_sizes {tuple(batches)} exceed batch_size "
                       f"{config.batch_size}, the batch the data pipeline reads")
-  if config.ema.get("rampup", 0.0) and len(set(batches)) > 1:
+  if config.get("ema", {}).get("rampup", 0.0) and len(set(batches)) > 1:
     # The ramp counts the images seen as steps x batch_size.
     raise JaxganError(f"ema.rampup counts steps x batch_size images; it cannot be combined with "
                       f"per-stage growth.batch_sizes {tuple(batches)}")
