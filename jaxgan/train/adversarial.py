@@ -241,12 +241,14 @@ class AdversarialTrainer(TrainerBase):
     return inputs
 
   def phases(self, constrain):
-    result = self.update_phases(constrain)
-    if self.config.ema.decay > 0:
-      result.append(phases_lib.ema_phase(self.config.ema.decay, self.config.ema.start,
-                                         self.config.ema.get("rampup", 0.0),
-                                         self.config.batch_size))
-    return result
+    return self.update_phases(constrain) + self.ema_phases()
+
+  def ema_phases(self) -> list:
+    """The EMA of G's phase after the updates, when the config keeps one (shared by ProGAN)."""
+    if self.config.ema.decay <= 0:
+      return []
+    return [phases_lib.ema_phase(self.config.ema.decay, self.config.ema.start,
+                                 self.config.ema.get("rampup", 0.0), self.config.batch_size)]
 
   def stage_batch_size(self, stage) -> int:
     """G's batch in the phases of `stage` (ProGAN shrinks it at high resolutions)."""

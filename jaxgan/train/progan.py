@@ -38,7 +38,6 @@ import numpy as np
 
 from jaxgan.errors import JaxganError
 from jaxgan.nn.fir import downscale_avg, upscale_nearest
-from jaxgan.train import phases as phases_lib
 from jaxgan.train.adversarial import AdversarialTrainer
 from jaxgan.train.phases import Phase, Variant, variant_at
 
@@ -194,10 +193,7 @@ class ProGANTrainer(AdversarialTrainer):
     out = []
     for stage in range(self.growth.num_stages):
       out += self.update_phases(constrain, f"@r{resolution_of(stage)}", stage)
-    if self.config.ema.decay > 0:
-      out.append(phases_lib.ema_phase(self.config.ema.decay, self.config.ema.start,
-                                      self.config.ema.get("rampup", 0.0),
-                                      self.config.batch_size))
+    out += self.ema_phases()
     out.append(Phase("growth", self._growth_run))
     return out
 
