@@ -24,7 +24,8 @@ stage takes the first ones); a stage lasts ceil(images / its batch) steps.
 Departures from the official code (tkarras/progressive_growing_of_gans): no learning-rate ramp
 per resolution (its default has none either); the schedule counts G updates x batch, the
 official one real images shown to D (the same with n_critic 1). As the official code (reset_opt_for_new_lod=True), both
-Adam states are reset where a fade-in starts and where it ends.
+Adam states are reset where a fade-in starts and where it ends; a learning-rate schedule
+(`optimizer.*.lr_decay`) runs on over the resets, counted in steps of the whole run.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from jaxgan.errors import JaxganError
 from jaxgan.nn.fir import downscale_avg, upscale_nearest
@@ -208,8 +210,16 @@ class ProGANTrainer(AdversarialTrainer):
     reset = (stage != old_stage) | ((old_alpha < 1.0) & (alpha >= 1.0))
 
     def maybe_reset(tx, opt_state, params):
-      fresh = tx.init(params)
-      return jax.tree_util.tree_map(lambda f, o: jnp.where(reset, f, o), fresh, opt_state)
+      # Adam's moments and bias-correction count start afresh; a learning-rate schedule's
+      # count does not (the official code feeds the rate in from outside its optimizer).
+      def pick(fresh, old):
+        if isinstance(old, optax.ScaleByScheduleState):
+          return old
+        return jax.tree_util.tree_map(lambda f, o: jnp.where(reset, f, o), fresh, old)
+
+      return jax.tree_util.tree_map(
+          pick, tx.init(params), opt_state,
+          is_leaf=lambda x: isinstance(x, optax.ScaleByScheduleState))
 
     return state.replace(
         extra={**state.extra, "stage": stage, "alpha": alpha},
