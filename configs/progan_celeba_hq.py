@@ -14,6 +14,7 @@ docs/inception.md); see jaxgan/train/progan.py for the trainer's departures.
 import ml_collections
 
 from configs import progan_digits
+from jaxgan.config import optimizer_config
 
 
 def get_config():
@@ -33,6 +34,9 @@ def get_config():
   c.discriminator = ml_collections.ConfigDict(dict(fmap_base=8192, fmap_max=512,
                                                    mbstd_group_size=16))
   c.ema = ml_collections.ConfigDict(dict(decay=0.999, start=0))  # the official G_smoothing
+  # The paper's rate (progan_digits raises it for its small batch).
+  c.optimizer.g = optimizer_config("adam", lr=1e-3, b1=0.0, b2=0.99, eps=1e-8)
+  c.optimizer.d = optimizer_config("adam", lr=1e-3, b1=0.0, b2=0.99, eps=1e-8)
   c.evals = ml_collections.ConfigDict()
   c.checkpoint_every = 5000
   c.sample_every = 1000

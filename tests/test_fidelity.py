@@ -1,4 +1,5 @@
-"""The papers' settings where a config claims them: WGAN's RMSProp and critic schedule, the
+"""The papers' settings where a config claims them: WGAN's RMSProp and critic schedule, ProGAN's
+Adam on CelebA-HQ, the
 latent distribution of each paper and every path that draws z, GAN's and CGAN's dropout, the
 paper's CoGAN networks with weight decay, and BigGAN-128's one source of rates (test_biggan)."""
 
@@ -70,6 +71,19 @@ def test_wgan_digits_is_the_reference_setup():
   schedule = adversarial.critic_schedule(c)
   assert [schedule(i) for i in (0, 24, 25, 499, 500, 501, 1000)] == [100, 100, 5, 5, 100, 5, 100]
   assert c.latent.distribution == "normal"
+
+
+def test_progan_celeba_hq_keeps_the_papers_optimiser_and_loss():
+  # It builds on progan_digits, whose Adam rate is raised for its small batch: the paper's
+  # config must not inherit that.
+  c = config_of("progan_celeba_hq")
+  assert c.loss == "wasserstein" and c.n_critic == 1
+  assert c.d_terms.gradient_penalty.weight == 10.0 and c.d_terms.drift.weight == 1e-3
+  for side in ("g", "d"):
+    o = c.optimizer[side]
+    assert (o.name, o.lr, o.b1, o.b2, o.eps, o.lr_decay) == (
+        "adam", 1e-3, 0.0, 0.99, 1e-8, "constant"), side
+  assert config_of("progan_digits").optimizer.g.lr == 1.5e-3  # the departure it documents
 
 
 # ---------------------------------------------------------------- latents
