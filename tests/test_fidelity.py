@@ -1,7 +1,7 @@
 """The papers' settings where a config claims them: WGAN's RMSProp and critic schedule, ProGAN's
-Adam on CelebA-HQ, the
-latent distribution of each paper and every path that draws z, GAN's and CGAN's dropout, the
-paper's CoGAN networks with weight decay, and BigGAN-128's one source of rates (test_biggan)."""
+Adam on CelebA-HQ, the latent distribution of each paper and every path that draws z, GAN's and
+CGAN's dropout, the paper's CoGAN networks with weight decay, and BigGAN-128's one source of
+rates (test_biggan)."""
 
 from __future__ import annotations
 
