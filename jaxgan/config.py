@@ -102,7 +102,11 @@ def base_config() -> ml_collections.ConfigDict:
       # (its raw outputs, as runs before the projection) or 'multihot' (the ablation).
       text_encoder="gru_cca",
       # captioned_digits: only the images on these background colours ('red,blue'; '': all).
-      backgrounds=""))
+      backgrounds="",
+      # StackGAN's mismatched text: 'other' (another example's caption, the reference's);
+      # captioned_digits also 'class_swap' (the same caption with another digit word) and
+      # 'mixed' (half the batch each): jaxgan/train/stackgan.py.
+      wrong_caption="other"))
 
   c.checkpoint_every = 1000
   c.keep_checkpoints = 3
@@ -397,6 +401,7 @@ RULES = {
     "data.test_split_b": _str,
     "data.text_encoder": _choice("gru_cca", "gru", "multihot"),
     "data.backgrounds": _str,  # colour names, checked by captioned_digits' loader
+    "data.wrong_caption": _choice("other", "class_swap", "mixed"),
     # data.name='converted' (a converted checkpoint's stand-in, jaxgan/data/converted.py).
     "data.num_classes": _int(0),
     "data.pairing": _choice("", "paired", "unpaired"),
@@ -523,6 +528,11 @@ def validate(config, num_devices: int, num_processes: int = 1):
   need(not config.data.get("backgrounds", "") or config.data.name == "captioned_digits",
        f"data.backgrounds picks captioned_digits' background colours; data.name is "
        f"{config.data.name!r}")
+  need(config.data.get("wrong_caption", "other") == "other" or (
+      config.data.name == "captioned_digits" and config.trainer == "stackgan"),
+       f"data.wrong_caption {config.data.get('wrong_caption')!r} swaps the digit word of "
+       f"captioned_digits' captions for the stackgan trainer; data.name is "
+       f"{config.data.name!r}, trainer {config.trainer!r}")
   top_k = config.get("top_k")
   need(top_k is None or top_k.min_fraction >= 1.0 or config.trainer in ADVERSARIAL_TRAINERS,
        f"top_k is an option of the {', '.join(ADVERSARIAL_TRAINERS)} trainers, not of "

@@ -317,3 +317,79 @@ def test_backgrounds_bad_values():
   control = config_lib.load_config_file(str(CONFIGS / "dcgan_captioned_digits.py"))
   control.data.backgrounds = "blue"
   config_lib.validate(control, num_devices=1)
+
+
+def test_swap_digit_word_mends_the_article():
+  """Mutations caught: the article left as it was ('an seven', 'a eight'), every token equal to
+  the digit word replaced silently where a caption names it twice, a caption without it let
+  through."""
+  assert cd.swap_digit_word("an eight on a red background", 8, 7) == "a seven on a red background"
+  assert cd.swap_digit_word("a big blue seven at the top", 7, 8) == "a big blue eight at the top"
+  assert cd.swap_digit_word("the digit one in red", 1, 0) == "the digit zero in red"
+  with pytest.raises(JaxganError, match="names 'seven' 0 times"):
+    cd.swap_digit_word("a red two", 7, 3)
+  with pytest.raises(JaxganError, match="names 'two' 2 times"):
+    cd.swap_digit_word("a two and a two", 2, 3)
+
+
+def test_class_swapped_captions_differ_in_the_digit_word_only(small_cache):
+  """Every caption of the split, swapped: another digit (never the image's own), named where the
+  digit word was, every other word as it was (up to the article before it), the wrong digits
+  spread over the nine others, and the same draw twice. Mutations caught: the image's own class
+  allowed (a shift of 0), the other words changed, an unseeded draw."""
+  data = cd.captioned_digits("test")
+  swapped = cd.class_swapped("test")
+  own = data["attributes"]["class"]
+  assert swapped["class"].shape == (len(own), 10) and swapped["class"].dtype == np.int32
+  assert (swapped["class"] != own[:, None]).all()
+  assert set(np.unique((swapped["class"] - own[:, None]) % 10)) == set(range(1, 10))
+  for i, (row, new_row) in enumerate(zip(data["captions"], swapped["captions"])):
+    for j, (old, new) in enumerate(zip(row, new_row)):
+      a, b = old.split(), new.split()
+      assert len(a) == len(b)
+      changed = [k for k in range(len(a)) if a[k] != b[k]]
+      word = [k for k in changed if a[k] == cd.DIGIT_WORDS[own[i]]]
+      assert len(word) == 1 and b[word[0]] == cd.DIGIT_WORDS[swapped["class"][i, j]]
+      assert all(a[k] in ("a", "an") and k == word[0] - 1 for k in changed if k != word[0])
+  again = cd.class_swapped("test")
+  np.testing.assert_array_equal(again["class"], swapped["class"])
+
+
+def test_wrong_caption_adds_the_class_swapped_embedding(small_cache):
+  """'class_swap' and 'mixed' give each example the embedding of its own caption with the digit
+  word swapped, and only then. Mutations caught: another caption's row (image or caption index
+  off), the field always or never present."""
+  values = {"text_encoder": "multihot", "wrong_caption": "class_swap"}
+  config = types.SimpleNamespace(name="captioned_digits", image_size=16,
+                                 get=lambda key, default: values.get(key, default))
+  source, _ = cd.load(config, "train")
+  wrong = text_encoder.class_swapped_embeddings("train", "multihot")
+  indices = np.array([0, 9, 10, 37])
+  batch = source.get_batch(indices)
+  np.testing.assert_array_equal(batch["wrong_embedding"], wrong[indices // 10, indices % 10])
+  assert "wrong_embedding" not in cd.load(_config(16), "train")[0].get_batch(indices)
+  values["wrong_caption"] = "hard"
+  with pytest.raises(JaxganError, match="data.wrong_caption must be one of other, class_swap"):
+    cd.load(config, "train")
+
+
+def test_wrong_caption_bad_values():
+  """data.wrong_caption is checked by the config's rules (a value outside the three) and by
+  validate (only StackGAN on captioned_digits has digit words to swap). Mutations caught: the
+  rule missing from RULES, the option accepted on another data set or trainer, where it would be
+  ignored."""
+  import ml_collections  # pylint: disable=g-import-not-at-top
+  from jaxgan import config as config_lib  # pylint: disable=g-import-not-at-top
+  with pytest.raises(JaxganError, match="data.wrong_caption"):
+    config_lib.check_keys(ml_collections.ConfigDict({"data": {"wrong_caption": "hard"}}))
+  stackgan = config_lib.load_config_file(str(CONFIGS / "stackgan_digits.py"))
+  stackgan.data.wrong_caption = "mixed"
+  config_lib.validate(stackgan, num_devices=1)
+  cub = config_lib.load_config_file(str(CONFIGS / "stackgan_cub.py"))
+  cub.data.wrong_caption = "class_swap"
+  with pytest.raises(JaxganError, match="data.wrong_caption 'class_swap'.*'stackgan_cub'"):
+    config_lib.validate(cub, num_devices=1)
+  control = config_lib.load_config_file(str(CONFIGS / "dcgan_captioned_digits.py"))
+  control.data.wrong_caption = "mixed"
+  with pytest.raises(JaxganError, match="trainer 'adversarial'"):
+    config_lib.validate(control, num_devices=1)

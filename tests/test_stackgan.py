@@ -119,6 +119,44 @@ def test_wrong_text_is_another_examples_text():
   assert sorted(map(tuple, wrong.tolist())) == sorted(map(tuple, np.asarray(cond).tolist()))
 
 
+def test_class_swapped_wrong_text_by_mode():
+  """Mutations caught: 'class_swap' falling back to the roll, 'mixed' taking the swapped text on
+  the odd rows or on every row."""
+  cond = jnp.arange(20.0).reshape(5, 4)
+  swapped = -cond
+  rolled = np.asarray(jnp.roll(cond, 1, axis=0))
+  np.testing.assert_array_equal(trainer_lib.wrong_conditions(cond, swapped, "other"), rolled)
+  np.testing.assert_array_equal(trainer_lib.wrong_conditions(cond, swapped, "class_swap"),
+                                swapped)
+  mixed = np.asarray(trainer_lib.wrong_conditions(cond, swapped, "mixed"))
+  np.testing.assert_array_equal(mixed[0::2], np.asarray(swapped)[0::2])
+  np.testing.assert_array_equal(mixed[1::2], rolled[1::2])
+
+
+def test_class_swapped_text_goes_through_gs_ca_to_d():
+  """With data.wrong_caption='class_swap' D's wrong condition is G's CA mean of the batch's
+  class-swapped embeddings: `ca_mean` gives G's own mu for an embedding, and one step's d_wrong
+  differs from the reference's mismatch on the same state and batch while d_real and d_fake do
+  not. Mutations caught: ca_mean reading other parameters, the option not reaching D's loss."""
+  swap = _experiment(stage=1, **{"data.text_encoder": "multihot",
+                                 "data.wrong_caption": "class_swap"})
+  state = swap.init_state()
+  batch = swap.next_batch(swap.train_iterator())
+  assert batch["wrong_embedding"].shape == batch["embedding"].shape
+  embedding = jnp.asarray(batch["embedding"]).reshape(-1, 1024)
+  _, _, mu, _, _ = swap.trainer._forward(state.g_params, state.g_state, state.extra, embedding,
+                                         jax.random.PRNGKey(0), train=True)
+  np.testing.assert_allclose(models.ca_mean(state.g_params, embedding, 8), mu, rtol=1e-6)
+  _, swapped = swap.train_step(state, batch)  # (the step donates the state)
+  other = _experiment(stage=1, **{"data.text_encoder": "multihot"})
+  other_batch = other.next_batch(other.train_iterator())
+  np.testing.assert_array_equal(other_batch["embedding"], batch["embedding"])
+  _, reference = other.train_step(other.init_state(), other_batch)
+  assert float(swapped["d_real"]) == pytest.approx(float(reference["d_real"]), rel=1e-5)
+  assert float(swapped["d_fake"]) == pytest.approx(float(reference["d_fake"]), rel=1e-5)
+  assert abs(float(swapped["d_wrong"]) - float(reference["d_wrong"])) > 1e-4
+
+
 # ------------------------------------------------------------------ shapes
 
 

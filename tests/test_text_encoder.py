@@ -166,6 +166,28 @@ def test_multihot_layout(small_cache):
                  E.MULTIHOT_OFFSETS["pattern"] + 1}
 
 
+def test_class_swapped_multihot_embeddings(small_cache):
+  """The multi-hot of a class-swapped caption: the swapped digit's slot where the image's was,
+  every other slot as the caption's own. Mutations caught: the own class left on, the swapped
+  class at another slot, other attributes changed."""
+  data = cd.captioned_digits("test")
+  own = E.caption_embeddings("test", "multihot")
+  wrong = E.class_swapped_embeddings("test", "multihot")
+  swapped = cd.class_swapped("test")["class"]
+  offset = E.MULTIHOT_OFFSETS["class"]
+  assert wrong.shape == own.shape
+  np.testing.assert_array_equal(wrong[..., offset + 10:], own[..., offset + 10:])
+  np.testing.assert_array_equal(wrong[..., :offset], own[..., :offset])
+  hot = wrong[..., offset:offset + 10]
+  assert ((hot > 0).sum(-1) == 1).all()
+  np.testing.assert_array_equal(hot.argmax(-1), swapped)
+  np.testing.assert_array_equal(own[..., offset:offset + 10].argmax(-1),
+                                np.repeat(data["attributes"]["class"][:, None], 10, 1))
+  np.testing.assert_allclose(np.linalg.norm(wrong, axis=-1), 32.0, rtol=1e-5)
+  again = E.class_swapped_embeddings("test", "multihot")  # from the stored files
+  np.testing.assert_array_equal(again, wrong)
+
+
 def test_prompts(small_cache):
   data = cd.captioned_digits("test")
   prompts = E.test_prompts(25, "multihot", seed=3)

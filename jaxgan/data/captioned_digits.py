@@ -51,6 +51,9 @@ those background colours: the experiment that tells a GAN's trouble with the eig
 fields from its trouble with the digit (docs/text_to_image.md). It filters both splits as
 training and `load` read them; StackGAN's sample grids and its captioned evaluation still take
 their captions from the whole test split (jaxgan.text.encoder.test_prompts).
+data.wrong_caption 'class_swap' or 'mixed' adds 'wrong_embedding' to each example: the embedding
+of the same caption with its digit word changed to another digit (`class_swapped`, drawn once
+per caption, seeded), StackGAN's mismatched text that differs from the image in the class alone.
 """
 
 from __future__ import annotations
@@ -307,6 +310,45 @@ def generate(split: str, num_sources: int | None = None) -> dict:
           "mentions": mentions, "source_index": source_index}
 
 
+# data.wrong_caption: StackGAN's mismatched text. 'other': another example's caption (the
+# reference's); 'class_swap': the example's own caption with another digit word (batches carry
+# 'wrong_embedding'); 'mixed': half the batch each.
+WRONG_CAPTIONS = ("other", "class_swap", "mixed")
+SWAP_SEED = 11  # the other digit of each class-swapped caption
+
+
+def _with_articles(tokens: list[str]) -> list[str]:
+  """'a' / 'an' by the next word's first letter (the captions' rule, both ways)."""
+  return [("an" if n[:1] in tuple("aeiou") else "a") if t in ("a", "an") and n else t
+          for t, n in zip(tokens, tokens[1:] + [""])]
+
+
+def swap_digit_word(text: str, old: int, new: int) -> str:
+  """The caption with its digit word (DIGIT_WORDS[old], named exactly once) replaced by
+  DIGIT_WORDS[new], articles mended ("an eight" -> "a seven")."""
+  tokens = text.split()
+  where = [i for i, t in enumerate(tokens) if t == DIGIT_WORDS[old]]
+  if len(where) != 1:
+    raise JaxganError(f"caption {text!r} names {DIGIT_WORDS[old]!r} {len(where)} times")
+  tokens[where[0]] = DIGIT_WORDS[new]
+  return " ".join(_with_articles(tokens))
+
+
+def class_swapped(split: str) -> dict:
+  """Each caption of a split with its digit word changed to another digit, drawn once per
+  caption (seeded): {'captions': N lists of 10 str, 'class': int32 (N, 10) the digit each now
+  names}. These are the mismatched captions that differ from their image in the class alone
+  (data.wrong_caption 'class_swap', jaxgan/train/stackgan.py)."""
+  data = captioned_digits(split)
+  num = len(data["images"])
+  rng = np.random.default_rng((SWAP_SEED, SPLITS.index(split)))
+  own = np.asarray(data["attributes"]["class"])[:, None]
+  classes = ((own + rng.integers(1, 10, size=(num, CAPTIONS_PER_IMAGE))) % 10).astype(np.int32)
+  captions = [[swap_digit_word(text, int(own[i, 0]), int(classes[i, j]))
+               for j, text in enumerate(row)] for i, row in enumerate(data["captions"])]
+  return {"captions": captions, "class": classes}
+
+
 def cache_dir() -> pathlib.Path:
   """$JAXGAN_CACHE, or ~/.cache/jaxgan when unset."""
   return pathlib.Path(os.environ.get("JAXGAN_CACHE") or "~/.cache/jaxgan").expanduser()
@@ -391,12 +433,15 @@ class CaptionPairSource:
 
   `images` (N, S, S, 3) float32 in [-1, 1], or uint8 (converted a batch at a time, so the
   64x64 train split takes 88 MB instead of 353), `embeddings` (N, k, D); `extra` arrays of N
-  rows ride along.
+  rows ride along; `wrong_embeddings` (N, k, D), where given, are each caption's mismatched
+  version ('wrong_embedding' in the batch).
   """
 
-  def __init__(self, images: np.ndarray, embeddings: np.ndarray, extra: dict | None = None):
+  def __init__(self, images: np.ndarray, embeddings: np.ndarray, extra: dict | None = None,
+               wrong_embeddings: np.ndarray | None = None):
     self.images, self.embeddings = images, embeddings
     self.extra = extra or {}
+    self.wrong_embeddings = wrong_embeddings  # (N, k, D) or None
     self.per_image = embeddings.shape[1]
 
   def __len__(self):
@@ -412,6 +457,8 @@ class CaptionPairSource:
     if images.dtype == np.uint8:
       images = images.astype(np.float32) / np.float32(127.5) - np.float32(1.0)
     batch = {"image": images, "embedding": self.embeddings[image, cap]}
+    if self.wrong_embeddings is not None:
+      batch["wrong_embedding"] = self.wrong_embeddings[image, cap]
     batch.update({k: v[image] for k, v in self.extra.items()})
     return batch
 
@@ -430,15 +477,18 @@ def background_indices(backgrounds: str) -> tuple[int, ...]:
 
 @functools.lru_cache(maxsize=8)
 def _source(split: str, size: int, encoder: str,
-            backgrounds: tuple[int, ...] = tuple(range(len(COLOUR_NAMES)))) -> CaptionPairSource:
-  from jaxgan.text.encoder import caption_embeddings  # pylint: disable=g-import-not-at-top
+            backgrounds: tuple[int, ...] = tuple(range(len(COLOUR_NAMES))),
+            class_swapped_captions: bool = False) -> CaptionPairSource:
+  from jaxgan.text import encoder as text  # pylint: disable=g-import-not-at-top
 
   data = captioned_digits(split)
-  embeddings = caption_embeddings(split, encoder)
+  embeddings = text.caption_embeddings(split, encoder)
   keep = np.isin(data["attributes"]["background"], backgrounds)
   images, labels = data["images"][keep], data["attributes"]["class"][keep]
   images = images if size == SIZE else to_model_images(images, size)
-  return CaptionPairSource(images, embeddings[keep], {"label": labels})
+  wrong = (text.class_swapped_embeddings(split, encoder)[keep] if class_swapped_captions
+           else None)
+  return CaptionPairSource(images, embeddings[keep], {"label": labels}, wrong)
 
 
 @register("captioned_digits")
@@ -452,5 +502,10 @@ def load(data_config, split: str = "train"):
              else "gru_cca")
   backgrounds = background_indices(data_config.get("backgrounds", "") if hasattr(
       data_config, "get") else "")
-  source = _source(split, size, encoder, backgrounds)
+  wrong_caption = (data_config.get("wrong_caption", "other") if hasattr(data_config, "get")
+                   else "other")
+  if wrong_caption not in WRONG_CAPTIONS:
+    raise JaxganError(f"data.wrong_caption must be one of {', '.join(WRONG_CAPTIONS)}, got "
+                      f"{wrong_caption!r}")
+  source = _source(split, size, encoder, backgrounds, wrong_caption != "other")
   return source, TextDataInfo("captioned_digits", "images", (size, size, 3), DIGITS_NUM_CLASSES)

@@ -82,6 +82,13 @@ class CondAugment(nn.Module):
     return mu + jnp.exp(0.5 * logvar) * eps, mu, logvar
 
 
+def ca_mean(g_params, embedding, condition_dim: int, dtype=jnp.float32):
+  """mu of a generator's CA (its params['ca']) for text embeddings: what D is given as a
+  caption's condition, here for text the generator was not asked to draw."""
+  module = CondAugment(condition_dim, sample=False, dtype=dtype)
+  return module.apply({"params": g_params["ca"]}, embedding)[1]
+
+
 class UpBlock(nn.Module):
   features: int
   dtype: jnp.dtype = jnp.float32

@@ -20,7 +20,13 @@ phase recomputes them from the same key: identical outputs).
 - D (conditions: G's CA mu, detached, as the reference): BCE of real + right text -> 1, fake +
   right text -> 0, real + wrong text -> 0, weights 1, 1/2, 1/2. The wrong text of example i is
   example i+1's (the batch's conditions rolled by one; the reference pairs real i with cond
-  i+1 over the first B-1 examples). Stage-II adds its unconditioned head: (real + uncond real)
+  i+1 over the first B-1 examples). data.wrong_caption (captioned_digits only) changes the wrong
+  text, a departure from the reference: 'class_swap' gives example i its own caption with
+  another digit word (the batch's 'wrong_embedding', through G's CA to mu like the right text),
+  so D is told apart right and wrong text by the class alone, which it otherwise never needs
+  (the reference's wrong captions mostly name another background: docs/text_to_image.md);
+  'mixed' gives the even examples of each (micro-)batch the class-swapped text and the odd ones
+  the rolled one. Stage-II adds its unconditioned head: (real + uncond real)
   / 2 + (fake + wrong + uncond fake) / 3, the reference's weights.
 - G: BCE of D(fake, right text) -> 1 (+ the unconditioned head's, Stage-II) + kl_weight (2.0) x
   KL(N(mu, sigma^2) || N(0, I)) of its CA (no KL with generator.ca=False).
@@ -68,9 +74,17 @@ def bce_fake(logits):
   return jnp.mean(jax.nn.softplus(logits))
 
 
-def wrong_conditions(conditions):
-  """The mismatched text of each example: the next example's (rolled by one)."""
-  return jnp.roll(conditions, 1, axis=0)
+def wrong_conditions(conditions, swapped=None, mode: str = "other"):
+  """The mismatched text of each example (data.wrong_caption): 'other', the next example's
+  (rolled by one); 'class_swap', `swapped` (its own caption with another digit word); 'mixed',
+  `swapped` on the even rows and the rolled text on the odd ones."""
+  rolled = jnp.roll(conditions, 1, axis=0)
+  if mode == "other":
+    return rolled
+  if mode == "class_swap":
+    return swapped
+  even = (jnp.arange(conditions.shape[0]) % 2 == 0)[:, None]
+  return jnp.where(even, swapped, rolled)
 
 
 def matching_aware_d_loss(real, wrong, fake, real_uncond=None, fake_uncond=None):
@@ -129,6 +143,10 @@ class StackGANTrainer(TrainerBase):
     if self.kl_weight < 0:
       raise JaxganError(f"kl_weight must be >= 0, got {self.kl_weight}")
     self.ca = bool(config.generator.ca)
+    self.wrong_caption = config.data.get("wrong_caption", "other")
+    if self.wrong_caption != "other" and info.name != "captioned_digits":
+      raise JaxganError(f"data.wrong_caption {self.wrong_caption!r} needs captioned_digits' "
+                        f"captions, not {info.name!r}")
     from jaxgan import models as models_lib  # pylint: disable=g-import-not-at-top
     try:
       self.generators, self.discriminator = models_lib.build(config, info)
@@ -263,15 +281,19 @@ class StackGANTrainer(TrainerBase):
         outs = [one(micro[i], keys[i]) for i in range(num_micro)]
         image, mu = merge_micro(jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *outs),
                                 num_micro)
-      return state, {}, {"fake": jax.lax.stop_gradient(image),
-                         "condition": jax.lax.stop_gradient(mu)}
+      out = {"fake": jax.lax.stop_gradient(image), "condition": jax.lax.stop_gradient(mu)}
+      if self.wrong_caption != "other":
+        out["swapped_condition"] = jax.lax.stop_gradient(models.ca_mean(
+            state.g_params, inputs["wrong_embedding"], self.config.condition_dim, mu.dtype))
+      return state, {}, out
 
     def d_loss_fn(d_params, d_state, inputs, state):
       del state
-      (real, fake, condition), key = inputs
+      (real, fake, condition, *swapped), key = inputs
       real_key, fake_key = jax.random.split(key)
-      real_out, d_state = apply_net(disc, d_params, d_state, real, condition,
-                                    wrong_conditions(condition), train=True, key=real_key)
+      wrong = wrong_conditions(condition, *swapped, mode=self.wrong_caption)
+      real_out, d_state = apply_net(disc, d_params, d_state, real, condition, wrong,
+                                    train=True, key=real_key)
       fake_out, d_state = apply_net(disc, d_params, d_state, fake, condition, None, train=True,
                                     key=fake_key)
       loss, parts = matching_aware_d_loss(real_out["cond"], real_out["wrong"], fake_out["cond"],
@@ -296,7 +318,10 @@ class StackGANTrainer(TrainerBase):
         Phase("fakes", fakes, key_slot=0),
         update_phase("discriminator", "d", d_loss_fn, self.d_tx, num_micro,
                      lambda b, k: micro_batches((self._real(b["image"]), b["fake"],
-                                                 b["condition"]), k, num_micro),
+                                                 b["condition"],
+                                                 *([b["swapped_condition"]]
+                                                   if "swapped_condition" in b else [])),
+                                                k, num_micro),
                      key_slot=1),
         update_phase("generator", "g", g_loss_fn, self.g_tx, num_micro, g_inputs, key_slot=0),
     ]
