@@ -87,8 +87,10 @@ def test_ppl_evaluator_on_a_tiny_stylegan2():
              for p, _ in jax.tree_util.tree_flatten_with_path(params)[0])
   constant = state.replace(ema_params=params)
   scores = evaluators.run(evals, trainer, constant)
-  assert scores["ppl_w/ppl"] == 0.0 and scores["ppl_z/ppl"] == 0.0
-  assert scores["ppl_digits/ppl"] == 0.0
+  # Zero up to rounding: the same w in different rows of a batch can differ in the last bit on
+  # some CPUs (3.4e-7 seen), where a latent that reaches the image gives PPL above 1.
+  assert scores["ppl_w/ppl"] < 1e-3 and scores["ppl_z/ppl"] < 1e-3
+  assert scores["ppl_digits/ppl"] < 1e-3
 
 
 def test_ppl_config_errors_and_non_style_generators(tmp_path):

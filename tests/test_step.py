@@ -160,10 +160,11 @@ def test_eight_devices_step_equals_one_device_step(tmp_path):
   assert any("batch_stats" in k and "mean" in k for k in one if k.startswith("g_state"))
   assert any("batch_stats" in k and "mean" in k for k in one if k.startswith("d_state"))
   # The tolerance is rounding's (the order of the reductions differs; SGD at lr 0.5 magnifies it:
-  # 1.4e-6 seen on one weight of G's first layer with InfoGAN's code on); per-device statistics
-  # would differ by orders of magnitude more.
+  # 1.4e-6 seen on one weight of G's first layer with InfoGAN's code on, 4.0e-6 on one weight of
+  # G's second layer on a newer 2-core EPYC); per-device statistics would differ by orders of
+  # magnitude more.
   for k in sorted(one):
-    np.testing.assert_allclose(eight[k], one[k], rtol=2e-5, atol=3e-6, err_msg=k)
+    np.testing.assert_allclose(eight[k], one[k], rtol=2e-5, atol=1e-5, err_msg=k)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -219,9 +219,10 @@ def test_stylegan2_trains_samples_truncates_and_keeps_pl_mean(tmp_path, capsys):
   assert np.all(psi0 == psi0[:1])
   g = experiment.trainer
   float0 = g.generate_outputs(state, 6, 0, truncation=0.0)["samples"]
-  assert np.all(float0 == float0[:1])
+  # Equal up to rounding (one w in six rows of a batch can differ in the last bits on some CPUs).
+  np.testing.assert_allclose(float0, np.broadcast_to(float0[:1], float0.shape), atol=1e-5)
   float1 = g.generate_outputs(state, 6, 0)["samples"]
-  assert np.max(np.ptp(float1, axis=0)) > 0  # different latents, different images
+  assert np.max(np.ptp(float1, axis=0)) > 1e-2  # different latents, different images
   capsys.readouterr()
   assert cli.main(["sample", "--workdir", str(workdir), "--num", "2", "--out", str(out0),
                    "--truncation", "nan"]) == 1

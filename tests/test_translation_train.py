@@ -369,15 +369,19 @@ np.savez(sys.argv[1], len(jax.devices()), rows, *leaves)
 """
 
 
-def cyclegan_two_steps():
-  """CycleGAN's state after two SGD steps of a batch of 8 (one example per device on 8), and
-  the most examples of a batch any one device held."""
+def _cyclegan_sgd_experiment():
   from jaxgan.config import optimizer_config  # pylint: disable=g-import-not-at-top
   config = make_config("cyclegan_digits", **{**CYCLEGAN, "batch_size": 8})
   with config.unlocked():
     config.optimizer.g = optimizer_config("sgd", lr=0.1)
     config.optimizer.d = optimizer_config("sgd", lr=0.1)
-  experiment = Experiment(config)
+  return Experiment(config)
+
+
+def cyclegan_two_steps():
+  """CycleGAN's state after two SGD steps of a batch of 8 (one example per device on 8), and
+  the most examples of a batch any one device held."""
+  experiment = _cyclegan_sgd_experiment()
   state, iterator = experiment.init_state(), experiment.train_iterator()
   rows = 0
   for _ in range(2):
@@ -405,5 +409,18 @@ def test_cyclegan_on_8_devices_equals_1(tmp_path):
     # 8 devices, each holding 1 of the batch's 8 examples: the step really ran data-parallel.
     assert (int(eight["arr_0"]), int(eight["arr_1"])) == (8, 1)
     leaves = [eight[f"arr_{i + 2}"] for i in range(len(one))]
-  for x, y in zip(one, leaves):
-    np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
+  # The two steps' change of every leaf agrees to 1% of its size: rounding (the reductions' order
+  # differs) moved single weights by up to 6e-5 on a newer 2-core EPYC, where elementwise
+  # tolerances failed, while a gradient left per-device (one example of eight) changes the
+  # updates themselves.
+  start = [np.asarray(x) for x in jax.tree_util.tree_leaves(
+      jax.device_get(_cyclegan_sgd_experiment().init_state()))]
+  assert len(start) == len(one)
+  moved = 0
+  for x, y, x0 in zip(one, leaves, start):
+    x, y, x0 = (np.asarray(a, np.float64) for a in (x, y, x0))
+    update = np.linalg.norm(x - x0)
+    moved += update > 0
+    # (+1e-6: leaves whose gradient is zero but for rounding, e.g. biases before a norm layer)
+    assert np.linalg.norm(x - y) <= 1e-2 * update + 1e-6, (np.linalg.norm(x - y), update)
+  assert moved > len(one) // 2
