@@ -23,7 +23,7 @@ phase recomputes them from the same key: identical outputs).
   i+1 over the first B-1 examples). data.wrong_caption (captioned_digits only) changes the wrong
   text, a departure from the reference: 'class_swap' gives example i its own caption with
   another digit word (the batch's 'wrong_embedding', through G's CA to mu like the right text),
-  so D is told apart right and wrong text by the class alone, which it otherwise never needs
+  so D must tell right from wrong text by the class alone, which it otherwise never needs
   (the reference's wrong captions mostly name another background: docs/text_to_image.md);
   'mixed' gives the even examples of each (micro-)batch the class-swapped text and the odd ones
   the rolled one. Stage-II adds its unconditioned head: (real + uncond real)
