@@ -451,21 +451,27 @@ def write_stackgan_split(split_dir: pathlib.Path, names: list[str],
 def caption_embeddings(split: str, encoder: str = "gru_cca",
                        recipe: EncoderRecipe = DEFAULT_RECIPE) -> np.ndarray:
   """float32 (N, 10, 1024) embeddings of a captioned_digits split's captions (cached on disk)."""
-  from jaxgan.data.stackgan_files import read_split  # pylint: disable=g-import-not-at-top
-
   if encoder not in ENCODERS:
     raise JaxganError(f"unknown text encoder {encoder!r} (expected {' or '.join(ENCODERS)})")
-  split_dir = embeddings_dir(encoder, recipe) / split
   data = cd.captioned_digits(split)
   num = len(data["images"])
-  if not (split_dir / "char-CNN-RNN-embeddings.pickle").exists():
+
+  def build():
     if encoder == "multihot":
-      embeddings = multihot_embeddings(data["attributes"], data["mentions"])
-    else:
-      flat = [t for row in data["captions"] for t in row]
-      embeddings = gru_embeddings(flat, recipe, canonical=encoder == "gru_cca").reshape(
-          num, cd.CAPTIONS_PER_IMAGE, -1)
-    write_stackgan_split(split_dir, filenames(split, num), embeddings)
+      return multihot_embeddings(data["attributes"], data["mentions"])
+    flat = [t for row in data["captions"] for t in row]
+    return gru_embeddings(flat, recipe, canonical=encoder == "gru_cca").reshape(
+        num, cd.CAPTIONS_PER_IMAGE, -1)
+  return _stored_split(embeddings_dir(encoder, recipe) / split, split, num, build)
+
+
+def _stored_split(split_dir: pathlib.Path, split: str, num: int, build) -> np.ndarray:
+  """The embeddings stored in split_dir (StackGAN layout), written from build() first when
+  absent; num rows expected."""
+  from jaxgan.data.stackgan_files import read_split  # pylint: disable=g-import-not-at-top
+
+  if not (split_dir / "char-CNN-RNN-embeddings.pickle").exists():
+    write_stackgan_split(split_dir, filenames(split, num), build())
   names, embeddings = read_split(split_dir)
   if len(names) != num:
     raise JaxganError(f"{split_dir}: {len(names)} embeddings for {num} images; delete the folder")
@@ -477,32 +483,27 @@ def class_swapped_embeddings(split: str, encoder: str = "gru_cca",
   """float32 (N, 10, 1024): the embeddings of each caption with its digit word changed
   (`captioned_digits.class_swapped`), stored and cached as `caption_embeddings`' in the split's
   sibling folder '<split>_class_swapped'."""
-  from jaxgan.data.stackgan_files import read_split  # pylint: disable=g-import-not-at-top
-
   if encoder not in ENCODERS:
     raise JaxganError(f"unknown text encoder {encoder!r} (expected {' or '.join(ENCODERS)})")
-  split_dir = embeddings_dir(encoder, recipe) / f"{split}_class_swapped"
   data = cd.captioned_digits(split)
   num = len(data["images"])
-  if not (split_dir / "char-CNN-RNN-embeddings.pickle").exists():
+
+  def build():
     swapped = cd.class_swapped(split)
-    if encoder == "multihot":
-      embeddings = multihot_embeddings(data["attributes"], data["mentions"])
-      rows = np.arange(num)
-      own = MULTIHOT_OFFSETS["class"] + np.asarray(data["attributes"]["class"])
-      for j in range(cd.CAPTIONS_PER_IMAGE):  # the class is named in every caption
-        value = embeddings[rows, j, own]
-        embeddings[rows, j, own] = 0.0
-        embeddings[rows, j, MULTIHOT_OFFSETS["class"] + swapped["class"][:, j]] = value
-    else:
+    if encoder != "multihot":
       flat = [t for row in swapped["captions"] for t in row]
-      embeddings = gru_embeddings(flat, recipe, canonical=encoder == "gru_cca").reshape(
+      return gru_embeddings(flat, recipe, canonical=encoder == "gru_cca").reshape(
           num, cd.CAPTIONS_PER_IMAGE, -1)
-    write_stackgan_split(split_dir, filenames(split, num), embeddings)
-  names, embeddings = read_split(split_dir)
-  if len(names) != num:
-    raise JaxganError(f"{split_dir}: {len(names)} embeddings for {num} images; delete the folder")
-  return embeddings
+    embeddings = multihot_embeddings(data["attributes"], data["mentions"])
+    rows = np.arange(num)
+    own = MULTIHOT_OFFSETS["class"] + np.asarray(data["attributes"]["class"])
+    for j in range(cd.CAPTIONS_PER_IMAGE):  # the class is named in every caption
+      value = embeddings[rows, j, own]
+      embeddings[rows, j, own] = 0.0
+      embeddings[rows, j, MULTIHOT_OFFSETS["class"] + swapped["class"][:, j]] = value
+    return embeddings
+  return _stored_split(embeddings_dir(encoder, recipe) / f"{split}_class_swapped", split, num,
+                       build)
 
 
 def embed_captions(captions: list[str], encoder: str = "gru_cca",
