@@ -364,32 +364,30 @@ import sys
 import jax, numpy as np
 sys.path.insert(0, {tests!r})
 from test_translation_train import cyclegan_two_steps
-leaves, rows = cyclegan_two_steps()
+leaves, rows, _ = cyclegan_two_steps()
 np.savez(sys.argv[1], len(jax.devices()), rows, *leaves)
 """
 
 
-def _cyclegan_sgd_experiment():
+def cyclegan_two_steps():
+  """CycleGAN's state after two SGD steps of a batch of 8 (one example per device on 8), the
+  most examples of a batch any one device held, and the state before the steps."""
   from jaxgan.config import optimizer_config  # pylint: disable=g-import-not-at-top
   config = make_config("cyclegan_digits", **{**CYCLEGAN, "batch_size": 8})
   with config.unlocked():
     config.optimizer.g = optimizer_config("sgd", lr=0.1)
     config.optimizer.d = optimizer_config("sgd", lr=0.1)
-  return Experiment(config)
-
-
-def cyclegan_two_steps():
-  """CycleGAN's state after two SGD steps of a batch of 8 (one example per device on 8), and
-  the most examples of a batch any one device held."""
-  experiment = _cyclegan_sgd_experiment()
+  experiment = Experiment(config)
   state, iterator = experiment.init_state(), experiment.train_iterator()
+  # copies: the step may donate the state's buffers
+  start = [np.array(x, copy=True) for x in jax.tree_util.tree_leaves(jax.device_get(state))]
   rows = 0
   for _ in range(2):
     batch = experiment.next_batch(iterator)  # leaves [1, 8, ...], the batch axis sharded
     rows = max([rows] + [s.data.shape[1] for x in jax.tree_util.tree_leaves(batch)
                          for s in x.addressable_shards])
     state, _ = experiment.train_step(state, batch)
-  return [np.asarray(x) for x in jax.tree_util.tree_leaves(jax.device_get(state))], rows
+  return [np.asarray(x) for x in jax.tree_util.tree_leaves(jax.device_get(state))], rows, start
 
 
 def test_cyclegan_on_8_devices_equals_1(tmp_path):
@@ -403,7 +401,7 @@ def test_cyclegan_on_8_devices_equals_1(tmp_path):
                                     + " --xla_force_host_platform_device_count=8"),
              JAX_PLATFORMS="cpu")
   subprocess.run([sys.executable, str(script), str(out)], check=True, env=env, cwd=REPO)
-  one, rows = cyclegan_two_steps()
+  one, rows, start = cyclegan_two_steps()
   assert rows == 8
   with np.load(out) as eight:
     # 8 devices, each holding 1 of the batch's 8 examples: the step really ran data-parallel.
@@ -413,8 +411,6 @@ def test_cyclegan_on_8_devices_equals_1(tmp_path):
   # differs) moved single weights by up to 6e-5 on a newer 2-core EPYC, where elementwise
   # tolerances failed, while a gradient left per-device (one example of eight) changes the
   # updates themselves.
-  start = [np.asarray(x) for x in jax.tree_util.tree_leaves(
-      jax.device_get(_cyclegan_sgd_experiment().init_state()))]
   assert len(start) == len(one)
   moved = 0
   for x, y, x0 in zip(one, leaves, start):
