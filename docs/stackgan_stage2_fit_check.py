@@ -28,6 +28,8 @@ def main(argv=None) -> int:
   parser.add_argument("--gf-dim", type=int, default=32)
   parser.add_argument("--steps", type=int, default=300)
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+  if args.gf_dim < 1 or args.steps < 0:
+    parser.error(f"--gf-dim must be >= 1 and --steps >= 0, got {args.gf_dim} and {args.steps}")
 
   from jaxgan.data import captioned_digits as cd  # pylint: disable=g-import-not-at-top
   from jaxgan.models import stackgan as models  # pylint: disable=g-import-not-at-top
