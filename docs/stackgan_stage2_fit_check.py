@@ -6,10 +6,10 @@ Trains the Stage-II G of configs/stackgan_digits.py (its sizes, Adam and batch; 
 no CA) on captioned_digits with a plain L1 loss instead of a discriminator: its input is the
 real 64x64 render area-downscaled to 16x16 (a perfect Stage-I image), its target the render
 itself; Adam 2e-4, beta1 0.5 (the GAN's), batch 64, seeded. Prints, every 50 steps, the L1 on
-256 held-out test renders and the spread of the images' mean colours (std over images, per channel, averaged;
-the renders' is 0.58), next to the L1 of the nearest-upscaled 16x16 input (what a G that
-only copies its input would score). A G that cannot approach the copy here cannot be expected to
-in the adversarial game, where its signal is weaker.
+256 held-out test renders and the spread of the images' mean colours (std over images, per
+channel, averaged; the renders' is 0.58), next to the L1 of the nearest-upscaled 16x16 input
+(what a G that only copies its input would score). A G that cannot approach the copy here cannot
+be expected to in the adversarial game, where its signal is weaker.
 """
 
 from __future__ import annotations
