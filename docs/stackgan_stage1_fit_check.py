@@ -1,6 +1,6 @@
 """How fast can StackGAN's Stage-I generator learn each attribute when told it? (docs/text_to_image.md)
 
-  python docs/stackgan_stage1_fit_check.py [--gf-dim 32] [--steps 4000]
+  python docs/stackgan_stage1_fit_check.py [--gf-dim 32] [--steps 4000] [--out SWEEP.png]
 
 Trains the Stage-I G of configs/stackgan_digits.py (its sizes, z, Adam and batch; no CA) on
 captioned_digits by a plain L2 loss instead of a discriminator: its text is the multi-hot vector
@@ -9,7 +9,8 @@ area-downscaled to Stage-I's size; z is drawn as in training, so G learns the me
 what the attributes leave open (the handwriting). Every 1000 steps it prints the attribute
 reader's accuracy on G's images for 500 fixed test renders' attributes (nearest-upscaled, as
 the evaluator scores Stage-I), and the class accuracy of a sweep: 8 of those attribute sets with
-the class set to each of the ten digits. An attribute this G does not learn here, where every
+the class set to each of the ten digits (--out: the last sweep as a picture, a row per
+attribute set, digits 0-9 across, enlarged 4x). An attribute this G does not learn here, where every
 pixel of the target tells it, it cannot be expected to learn from a discriminator's verdict.
 """
 
@@ -34,6 +35,7 @@ def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--gf-dim", type=int, default=32)
   parser.add_argument("--steps", type=int, default=4000)
+  parser.add_argument("--out", default="", help="PNG of the last class sweep")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   if args.gf_dim < 1 or args.steps < 0:
     parser.error(f"--gf-dim must be >= 1 and --steps >= 0, got {args.gf_dim} and {args.steps}")
@@ -45,6 +47,7 @@ def main(argv=None) -> int:
   from jaxgan.text.encoder import multihot_embeddings  # pylint: disable=g-import-not-at-top
   from jaxgan.train.stackgan import (  # pylint: disable=g-import-not-at-top
       _upscale_nearest, area_downscale)
+  from jaxgan.visualize import image_grid, save_png, to_uint8  # pylint: disable=g-import-not-at-top
 
   config = load_config_file(CONFIG)
   size, low_size = config.data.image_size, config.stage1_size
@@ -102,6 +105,8 @@ def main(argv=None) -> int:
             + ", ".join(f"{a} {v:.3f}" for a, v in read.items())
             + f"; class sweep {swept_class:.3f}", flush=True)
     if i == args.steps:
+      if args.out:
+        save_png(image_grid(to_uint8(_upscale_nearest(swept, 4 * low_size)), 10), args.out)
       break
     chosen = rng.choice(len(train_text), config.batch_size, replace=False)
     image = jnp.asarray(train["images"][chosen], jnp.float32) / 127.5 - 1.0
