@@ -39,6 +39,14 @@ def main(argv=None) -> int:
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   if args.gf_dim < 1 or args.steps < 0:
     parser.error(f"--gf-dim must be >= 1 and --steps >= 0, got {args.gf_dim} and {args.steps}")
+  if args.out:  # refuse an unwritable picture now, not after the training
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    try:
+      os.makedirs(out_dir, exist_ok=True)
+    except OSError as error:
+      parser.error(f"--out: cannot create {out_dir}: {error.strerror}")
+    if not os.access(out_dir, os.W_OK):
+      parser.error(f"--out: {out_dir} is not writable")
 
   from jaxgan.config import load_config_file  # pylint: disable=g-import-not-at-top
   from jaxgan.data import captioned_digits as cd  # pylint: disable=g-import-not-at-top
