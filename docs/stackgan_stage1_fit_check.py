@@ -1,4 +1,4 @@
-"""How fast can StackGAN's Stage-I generator learn each attribute when told it? (docs/text_to_image.md)
+"""How fast does StackGAN's Stage-I G learn each attribute when told it? (docs/text_to_image.md)
 
   python docs/stackgan_stage1_fit_check.py [--gf-dim 32] [--steps 4000] [--out SWEEP.png]
 
